@@ -1,0 +1,1 @@
+"""Provides the command line: one module per group of verbs, dispatched by `main`."""

@@ -1,0 +1,84 @@
+"""Provides AppSpec, the validated, resolved description of one app that the engine runs.
+
+Config loading (any format) ends in AppSpec; the engine, the daemon and the CLI pass it
+around whole instead of dozens of loose parameters. It does no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+LogType = Literal["raw", "json"]
+ExecMode = Literal["fork", "cluster"]
+
+
+@dataclass(frozen=True, slots=True)
+class AppSpec:
+    """One app as the engine needs it: every path absolute, every unit resolved.
+
+    Times are milliseconds, memory is bytes. `instances` is already a count (>= 1).
+    """
+
+    name: str
+    """Process name; instances of one app share it (PM2: not unique)."""
+    script: str
+    """Absolute path of the script, or a command name to find on PATH when it has no slash."""
+    cwd: str
+    """Absolute working directory."""
+    args: tuple[str, ...] = ()
+    """Arguments after the script."""
+    interpreter: str | None = None
+    """Program that runs the script; None means exec the script itself (PM2's `none`)."""
+    interpreter_args: tuple[str, ...] = ()
+    """Arguments placed before the script (PM2's `interpreter_args`, alias `node_args`)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The child's whole environment: the starting command's environment, then `env`, then `env_<profile>`."""
+    namespace: str = "default"
+    instances: int = 1
+    exec_mode: ExecMode = "fork"
+    autostart: bool = True
+    autorestart: bool = True
+    max_restarts: int = 16
+    """Consecutive unstable exits (shorter than min_uptime) before the app goes `errored`."""
+    min_uptime: int = 1000
+    restart_delay: int = 0
+    exp_backoff_restart_delay: int | None = None
+    stop_exit_codes: tuple[int, ...] = ()
+    kill_timeout: int = 1600
+    kill_signal: str = "SIGINT"
+    treekill: bool = True
+    max_memory_restart: int | None = None
+    watch: bool | tuple[str, ...] = False
+    """False, True (watch cwd), or paths (absolute)."""
+    ignore_watch: tuple[str, ...] = ()
+    watch_delay: int = 0
+    cron_restart: str | None = None
+    out_file: str | None = None
+    """None means the default under $CORRAL_HOME/logs; "/dev/null" disables the stream."""
+    error_file: str | None = None
+    log_file: str | None = None
+    log_date_format: str | None = None
+    time: bool = False
+    merge_logs: bool | None = None
+    """None means PM2's default: merged when the app has one instance."""
+    log_type: LogType = "raw"
+    instance_var: str = "NODE_APP_INSTANCE"
+    increment_var: str | None = None
+    source: str | None = None
+    """The ecosystem file this app came from, if any (for messages and `start FILE`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists); `from_dict` reverses it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AppSpec:
+        """Rebuild a spec sent over RPC or saved in a dump; unknown keys are ignored."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("args", "interpreter_args", "stop_exit_codes", "ignore_watch"):
+            if key in known and known[key] is not None:
+                known[key] = tuple(known[key])
+        if isinstance(known.get("watch"), list):
+            known["watch"] = tuple(known["watch"])
+        return cls(**known)

@@ -1,0 +1,19 @@
+"""Provides the engine: supervise processes, publish events. Knows nothing of any UI."""
+
+from corral.engine.api import SupervisorAPI, UnknownTarget
+from corral.engine.events import Event, Lifecycle, LogLine, ProcessInfo, Removed, StateChanged
+from corral.engine.states import ProcessState
+from corral.engine.supervisor import Supervisor
+
+__all__ = [
+    "Event",
+    "Lifecycle",
+    "LogLine",
+    "ProcessInfo",
+    "ProcessState",
+    "Removed",
+    "StateChanged",
+    "Supervisor",
+    "SupervisorAPI",
+    "UnknownTarget",
+]

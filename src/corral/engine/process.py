@@ -1,0 +1,392 @@
+"""Provides ManagedProcess: one instance of an app, its runs, and its restart loop.
+
+Every command on one process (start, stop, restart, the restart that follows a crash)
+takes the process's lock, so they happen one after another: a stop that comes while a
+restart is pending cancels it, and a restart that comes while stopping waits for the stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal as signals
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from corral.config.spec import AppSpec
+from corral.engine import policy, spawn, tree
+from corral.engine.events import Event, Lifecycle, LogLine, ProcessInfo, StateChanged, Stream
+from corral.engine.policy import Decision, Ending, History
+from corral.engine.reaper import REAPER
+from corral.engine.states import ProcessState, check_transition
+
+DRAIN_TIMEOUT_S = 1.0
+"""After a run's tree is dead its pipes reach EOF at once; this only guards odd fd sharing."""
+
+
+class Host(Protocol):
+    """What a process needs from its supervisor: a place to publish, and the shared pid set."""
+
+    home: str
+    managed: set[int]
+
+    def publish(self, event: Event) -> None: ...
+
+
+@dataclass(eq=False)
+class Run:
+    """One execution of the process: from spawn to the reaping of its root."""
+
+    popen: subprocess.Popen[bytes]
+    token: str
+    started_at: float
+    started_mono: float
+    exited: asyncio.Future[int]
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+    ending: Ending | None = None
+    """Set by the command that ends this run on purpose; None means it ended on its own."""
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+def knobs_of(spec: AppSpec) -> policy.Knobs:
+    """The policy's view of a spec."""
+    return policy.Knobs(
+        autorestart=spec.autorestart,
+        max_restarts=spec.max_restarts,
+        min_uptime=spec.min_uptime,
+        restart_delay=spec.restart_delay,
+        exp_backoff_restart_delay=spec.exp_backoff_restart_delay,
+        stop_exit_codes=spec.stop_exit_codes,
+    )
+
+
+def signal_number(name: str) -> int:
+    """SIGINT, INT or 2 -> 2."""
+    if name.isdigit():
+        return int(name)
+    upper = name.upper()
+    return int(signals.Signals[upper if upper.startswith("SIG") else f"SIG{upper}"])
+
+
+class ManagedProcess:
+    """One supervised instance: state, counters, current run and pending restart."""
+
+    def __init__(
+        self,
+        host: Host,
+        pm_id: int,
+        spec: AppSpec,
+        instance: int,
+        increment_value: int | None = None,
+    ) -> None:
+        self.host = host
+        self.id = pm_id
+        self.spec = spec
+        self.instance = instance
+        self.increment_value = increment_value
+        self.state = ProcessState.STOPPED
+        self.history = History()
+        self.restarts = 0
+        self.created_at = time.time()
+        self.exit_code: int | None = None
+        self.exit_signal: str | None = None
+        self.reasons: deque[str] = deque(maxlen=10)
+        self.env: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+        self._run: Run | None = None
+        self._pending: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ----------------------------------------------------------------- views
+
+    @property
+    def pid(self) -> int | None:
+        """The root pid of the current run."""
+        return self._run.pid if self._run else None
+
+    def info(self) -> ProcessInfo:
+        """A snapshot for front ends."""
+        run = self._run
+        return ProcessInfo(
+            id=self.id,
+            name=self.spec.name,
+            namespace=self.spec.namespace,
+            instance=self.instance,
+            status=self.state,
+            pid=run.pid if run else None,
+            restarts=self.restarts,
+            unstable_restarts=self.history.unstable_restarts,
+            started_at=run.started_at if run else None,
+            created_at=self.created_at,
+            exit_code=self.exit_code,
+            exit_signal=self.exit_signal,
+            reasons=tuple(self.reasons),
+            spec=self.spec,
+            env=self.env,
+        )
+
+    # -------------------------------------------------------------- commands
+
+    async def start(self) -> None:
+        """Start unless already running (a pending restart happens now instead)."""
+        async with self._lock:
+            if self._run is not None:
+                return
+            self._cancel_pending()
+            await self._launch()
+
+    async def stop(self) -> None:
+        """Stop and stay stopped; cancels a pending restart."""
+        async with self._lock:
+            self._cancel_pending()
+            if self._run is not None:
+                await self._end(Ending.USER_STOP)
+            elif self.state is not ProcessState.STOPPED:
+                self._set(ProcessState.STOPPED)
+            if self.state is ProcessState.STOPPED:
+                self._say("stopped")
+
+    async def restart(self, ending: Ending = Ending.USER_RESTART) -> None:
+        """Stop (if running) and start again, with fresh crash-loop counters."""
+        async with self._lock:
+            self._cancel_pending()
+            if self._run is not None:
+                await self._end(ending)
+            decision = policy.decide(knobs_of(self.spec), self.history, ending, 0.0)
+            self.history = decision.history
+            self.reasons.append(decision.reason)
+            self.restarts += 1
+            await self._launch()
+
+    def send_signal(self, sig: int) -> bool:
+        """Send SIG to the root of the current run (PM2's sendSignal); False if not running."""
+        if self._run is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._run.pid, sig)
+            return True
+        return False
+
+    def kill_now(self) -> None:
+        """SIGKILL the current run's whole tree without waiting (a second Ctrl-C)."""
+        run = self._run
+        if run is not None:
+            procs = tree.collect(run.pid, run.token, self.host.managed)
+            tree.send(procs, signals.SIGKILL, group=run.pid)
+
+    def reset(self) -> None:
+        """Zero the counters (PM2's `reset`)."""
+        self.restarts = 0
+        self.history = History()
+        self.created_at = time.time()
+        self._publish_state()
+
+    def replace_spec(self, spec: AppSpec) -> None:
+        """Use SPEC from the next run on (restart --update-env, a re-read ecosystem file)."""
+        self.spec = spec
+
+    # ------------------------------------------------------------ internals
+
+    async def _launch(self) -> None:
+        """Spawn a run; a spawn that fails is an exit like any other (the policy decides)."""
+        while True:
+            self._set(ProcessState.LAUNCHING)
+            token = spawn.new_token()
+            identity = spawn.Identity(
+                self.id,
+                self.spec.name,
+                self.spec.namespace,
+                self.instance,
+                self.increment_value,
+                self.host.home,
+            )
+            env = spawn.env_for(self.spec, identity, token)
+            try:
+                popen = spawn.spawn(self.spec, env)
+            except OSError as exc:
+                self._say(f"cannot start {spawn.argv_for(self.spec)[0]}: {exc}", "error")
+                self.exit_code, self.exit_signal = None, None
+                decision = policy.decide(knobs_of(self.spec), self.history, Ending.EXIT, 0.0)
+                if self._apply(decision):
+                    continue
+                return
+            self.env = env
+            self._begin(popen, token)
+            return
+
+    def _begin(self, popen: subprocess.Popen[bytes], token: str) -> None:
+        loop = asyncio.get_running_loop()
+        run = Run(popen, token, time.time(), time.monotonic(), loop.create_future())
+        REAPER.watch(popen.pid, lambda status: _resolve(run.exited, status))
+        self.host.managed.add(popen.pid)
+        assert popen.stdout is not None
+        assert popen.stderr is not None
+        run.readers = [
+            loop.create_task(spawn.pump(popen.stdout, self._sink("out"))),
+            loop.create_task(spawn.pump(popen.stderr, self._sink("err"))),
+        ]
+        self._run = run
+        self.exit_code, self.exit_signal = None, None
+        self._set(ProcessState.ONLINE)
+        self._say(f"started (pid {popen.pid})")
+        self._spawn_task(self._watch(run))
+
+    async def _watch(self, run: Run) -> None:
+        """Wait for the run's root to exit; if nobody asked for it, let the policy decide."""
+        status = await run.exited
+        if run.ending is not None:
+            return
+        async with self._lock:
+            if self._run is not run or run.ending is not None:
+                return
+            run.ending = Ending.EXIT
+            uptime = await self._finish(run, status)
+            decision = policy.decide(
+                knobs_of(self.spec), self.history, Ending.EXIT, uptime, self.exit_code
+            )
+            if self._apply(decision):
+                await self._launch()
+
+    async def _end(self, ending: Ending) -> None:
+        """End the current run on purpose: kill its tree, then settle its accounts."""
+        run = self._run
+        assert run is not None
+        run.ending = ending
+        self._set(ProcessState.STOPPING)
+        dead = await tree.terminate(
+            run.pid,
+            run.token,
+            self.host.managed,
+            signal_number(self.spec.kill_signal),
+            self.spec.kill_timeout,
+            run.exited,
+            self.spec.treekill,
+        )
+        try:
+            status = await asyncio.wait_for(asyncio.shield(run.exited), DRAIN_TIMEOUT_S)
+        except TimeoutError:
+            REAPER.reap()
+            status = run.exited.result() if run.exited.done() else 9
+        await self._finish(run, status, cleanup=False)
+        if not dead:
+            self._say("some processes survived SIGKILL", "error")
+            self._set(ProcessState.ERRORED)
+        elif ending is Ending.USER_STOP:
+            self._set(ProcessState.STOPPED)
+
+    async def _finish(self, run: Run, status: int, cleanup: bool = True) -> float:
+        """Record how the run ended, kill what it left behind, drain its output."""
+        uptime_ms = (time.monotonic() - run.started_mono) * 1000
+        self.exit_code, self.exit_signal = spawn.decode_status(status)
+        how = (
+            f"exited with code {self.exit_code}"
+            if self.exit_signal is None
+            else f"killed by {self.exit_signal}"
+        )
+        level = "info" if run.ending is not Ending.EXIT or self.exit_code == 0 else "warn"
+        self._say(f"{how} after {_duration(uptime_ms)}", level)
+        if cleanup:
+            # The root is gone; its descendants go too (systemd's control-group rule).
+            await tree.terminate(
+                run.pid,
+                run.token,
+                self.host.managed,
+                signal_number(self.spec.kill_signal),
+                self.spec.kill_timeout,
+            )
+        _done, pending = await asyncio.wait(run.readers, timeout=DRAIN_TIMEOUT_S)
+        for task in pending:
+            task.cancel()
+        run.popen.returncode = self.exit_code if self.exit_code is not None else -1
+        spawn.close_quietly(run.popen)
+        self.host.managed.discard(run.pid)
+        REAPER.forget(run.pid)
+        self._run = None
+        return uptime_ms
+
+    def _apply(self, decision: Decision) -> bool:
+        """Carry out a policy decision; True means 'launch again now'."""
+        self.history = decision.history
+        if decision.state is ProcessState.ERRORED:
+            self.reasons.append(decision.reason)
+            self._say(f"errored: {decision.reason}; not restarting", "error")
+            self._set(ProcessState.ERRORED)
+            return False
+        if decision.state is ProcessState.STOPPED:
+            self._say(f"not restarting: {decision.reason}")
+            self._set(ProcessState.STOPPED)
+            return False
+        self.reasons.append(f"exit: {decision.reason}")
+        self.restarts += 1
+        if decision.delay_ms <= 0:
+            self._say("restarting now")
+            return True
+        self._say(f"restarting in {decision.delay_ms} ms ({decision.reason})")
+        self._set(ProcessState.WAITING_RESTART)
+        self._pending = asyncio.get_running_loop().create_task(
+            self._restart_later(decision.delay_ms)
+        )
+        return False
+
+    async def _restart_later(self, delay_ms: int) -> None:
+        await asyncio.sleep(delay_ms / 1000)
+        async with self._lock:
+            if self._pending is not asyncio.current_task():
+                return
+            self._pending = None
+            await self._launch()
+
+    def _cancel_pending(self) -> None:
+        if self._pending is not None and self._pending is not asyncio.current_task():
+            self._pending.cancel()
+        self._pending = None
+
+    def _spawn_task(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _sink(self, stream: Stream) -> spawn.LineSink:
+        publish, pm_id, name = self.host.publish, self.id, self.spec.name
+
+        def sink(ts: float, lines: list[bytes]) -> None:
+            for line in lines:
+                publish(LogLine(pm_id, name, stream, ts, line))
+
+        return sink
+
+    def _set(self, state: ProcessState) -> None:
+        check_transition(self.state, state)
+        if state is self.state:
+            return
+        self.state = state
+        self._publish_state()
+
+    def _publish_state(self) -> None:
+        self.host.publish(StateChanged(self.info(), time.time()))
+
+    def _say(self, message: str, level: str = "info") -> None:
+        lvl = level if level in ("info", "warn", "error") else "info"
+        self.host.publish(
+            Lifecycle(self.id, self.spec.name, time.time(), message, lvl)  # type: ignore[arg-type]
+        )
+
+
+def _resolve(future: asyncio.Future[int], status: int) -> None:
+    if not future.done():
+        future.set_result(status)
+
+
+def _duration(ms: float) -> str:
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 120_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms / 60_000:.1f} min"

@@ -1,0 +1,138 @@
+"""Provides how a run is started: the argv and environment of a child, and its pipes.
+
+Each child gets its own session (so its process group is its own and no terminal signal
+reaches it), stdin from /dev/null, and stdout/stderr on pipes the engine reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO
+
+from corral.config.spec import AppSpec
+from corral.engine.lines import LineSplitter
+from corral.engine.tree import TOKEN_VAR
+
+IDLE_FLUSH_S = 0.1
+"""A partial line (no newline yet) is handed out after this long without more bytes."""
+READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a child is, as told to it through its environment."""
+
+    id: int
+    name: str
+    namespace: str
+    instance: int
+    increment_value: int | None
+    home: str
+
+
+def argv_for(spec: AppSpec) -> list[str]:
+    """The command line: interpreter and its args, the script, then the script's args."""
+    if spec.interpreter is None:
+        return [spec.script, *spec.args]
+    return [spec.interpreter, *spec.interpreter_args, spec.script, *spec.args]
+
+
+def env_for(spec: AppSpec, who: Identity, token: str) -> dict[str, str]:
+    """The child's environment: the spec's (already layered) env plus corral's variables."""
+    env = dict(spec.env)
+    env.update(
+        CORRAL_HOME=who.home,
+        CORRAL_ID=str(who.id),
+        pm_id=str(who.id),
+        name=who.name,
+        namespace=who.namespace,
+    )
+    env[spec.instance_var] = str(who.instance)
+    if spec.increment_var and who.increment_value is not None:
+        env[spec.increment_var] = str(who.increment_value)
+    env[TOKEN_VAR] = token
+    return env
+
+
+def new_token() -> str:
+    """A unique mark for one run; its descendants inherit it (see tree.py)."""
+    return secrets.token_hex(8)
+
+
+def spawn(spec: AppSpec, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start the child in a new session with piped output. Raises OSError when exec fails."""
+    return subprocess.Popen(
+        argv_for(spec),
+        cwd=spec.cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+LineSink = Callable[[float, list[bytes]], None]
+"""Receives the time the bytes were read and the lines they completed."""
+
+
+async def pump(pipe: IO[bytes], sink: LineSink) -> None:
+    """Read PIPE to its end, handing complete lines to SINK, stamped when read.
+
+    The StreamReader pauses reading when its buffer is full, so a child that writes faster
+    than the sink consumes blocks on its pipe: backpressure, never loss.
+    """
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=READ_CHUNK, loop=loop)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe
+    )
+    splitter = LineSplitter()
+    try:
+        while True:
+            if splitter.pending:
+                try:
+                    chunk = await asyncio.wait_for(reader.read(READ_CHUNK), IDLE_FLUSH_S)
+                except TimeoutError:
+                    sink(time.time(), splitter.flush())
+                    continue
+            else:
+                chunk = await reader.read(READ_CHUNK)
+            if not chunk:
+                break
+            lines = splitter.feed(chunk)
+            if lines:
+                sink(time.time(), lines)
+        rest = splitter.flush()
+        if rest:
+            sink(time.time(), rest)
+    finally:
+        transport.close()
+
+
+def close_quietly(popen: subprocess.Popen[bytes]) -> None:
+    """Close our ends of the child's pipes (after their readers ended)."""
+    for pipe in (popen.stdout, popen.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+def decode_status(status: int) -> tuple[int | None, str | None]:
+    """(exit code, signal name) from a raw wait status; exactly one is not None."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            return None, signal.Signals(sig).name
+        except ValueError:
+            return None, str(sig)
+    return os.waitstatus_to_exitcode(status), None

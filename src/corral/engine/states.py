@@ -1,0 +1,43 @@
+"""Provides ProcessState and the table of moves between states.
+
+A leaf module (stdlib only): the daemon, the CLI and the TUI all name states through it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ProcessState(StrEnum):
+    """PM2's status names, so `jlist` consumers and PM2 users read the same words."""
+
+    LAUNCHING = "launching"
+    ONLINE = "online"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    WAITING_RESTART = "waiting restart"
+    ERRORED = "errored"
+
+
+S = ProcessState
+
+ALLOWED: dict[ProcessState, frozenset[ProcessState]] = {
+    S.STOPPED: frozenset({S.LAUNCHING}),
+    S.ERRORED: frozenset({S.LAUNCHING, S.STOPPED}),
+    # A spawn can fail outright (exec error) and go straight to waiting/errored/stopped.
+    S.LAUNCHING: frozenset({S.ONLINE, S.STOPPING, S.WAITING_RESTART, S.ERRORED, S.STOPPED}),
+    S.ONLINE: frozenset({S.STOPPING, S.WAITING_RESTART, S.ERRORED, S.STOPPED, S.LAUNCHING}),
+    S.STOPPING: frozenset({S.STOPPED, S.ERRORED, S.LAUNCHING}),
+    S.WAITING_RESTART: frozenset({S.LAUNCHING, S.STOPPED}),
+}
+"""Every legal move; anything else is a bug in the engine, so `check_transition` raises."""
+
+
+class IllegalTransition(RuntimeError):
+    """The engine tried a move the state machine forbids."""
+
+
+def check_transition(old: ProcessState, new: ProcessState) -> None:
+    """Raise IllegalTransition unless OLD -> NEW is in ALLOWED (staying put is always fine)."""
+    if old is not new and new not in ALLOWED[old]:
+        raise IllegalTransition(f"{old.value} -> {new.value}")

@@ -1,0 +1,233 @@
+"""Provides Supervisor: the process table, target resolution and the command surface.
+
+It implements SupervisorAPI in-process; the daemon wraps one and serves it over RPC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+
+from corral.config.spec import AppSpec
+from corral.engine.api import UnknownTarget
+from corral.engine.events import Event, ProcessInfo, Removed, StateChanged
+from corral.engine.hub import Hub, Sink
+from corral.engine.process import ManagedProcess, signal_number
+from corral.engine.reaper import REAPER
+from corral.engine.states import ProcessState
+
+Action = Callable[[ManagedProcess], Awaitable[None]]
+
+
+def default_home() -> Path:
+    """$CORRAL_HOME, else ~/.corral."""
+    return Path(os.environ.get("CORRAL_HOME") or Path.home() / ".corral")
+
+
+def ensure_home(home: Path) -> Path:
+    """Create HOME (and logs/) private to the user: mode 0700."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    (home / "logs").mkdir(mode=0o700, exist_ok=True)
+    return home
+
+
+class Supervisor:
+    """Owns every managed process; commands take a target (id, name, namespace or `all`)."""
+
+    def __init__(self, home: Path | str | None = None) -> None:
+        self.home = str(ensure_home(Path(home) if home else default_home()))
+        self.managed: set[int] = set()
+        """Root pids of every live run, so tree walks never attribute one app's to another."""
+        self._procs: dict[int, ManagedProcess] = {}
+        self._next_id = 0
+        self._hub = Hub()
+        self._table_lock = asyncio.Lock()
+        self._open = False
+
+    # --------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Supervisor:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Start reaping children on the running loop."""
+        if not self._open:
+            REAPER.install(asyncio.get_running_loop())
+            self._open = True
+
+    async def close(self) -> None:
+        """Stop every process (gracefully, all at once), then stop reaping."""
+        if not self._open:
+            return
+        await self._each(list(self._procs.values()), ManagedProcess.stop)
+        REAPER.uninstall()
+        self._open = False
+
+    # ------------------------------------------------------------------ events
+
+    def publish(self, event: Event) -> None:
+        """Hand EVENT to every sink and subscriber."""
+        self._hub.publish(event)
+
+    def add_sink(self, sink: Sink) -> None:
+        """Call SINK synchronously for every event (it must never block)."""
+        self._hub.add_sink(sink)
+
+    def events(self) -> AsyncIterator[Event]:
+        """Each process's current state first, then live events."""
+        now = time.time()
+        return self._hub.subscribe(
+            lambda: [StateChanged(p.info(), now) for p in self._procs.values()]
+        )
+
+    # ------------------------------------------------------------------ table
+
+    def resolve(self, target: str) -> list[ManagedProcess]:
+        """The processes TARGET names: `all`, a name, a namespace, or an id (PM2's order)."""
+        procs = list(self._procs.values())
+        if target == "all":
+            return procs
+        found = [p for p in procs if p.spec.name == target]
+        if not found:
+            found = [p for p in procs if p.spec.namespace == target]
+        if not found and target.isdigit() and int(target) in self._procs:
+            found = [self._procs[int(target)]]
+        if not found:
+            raise UnknownTarget(f"process or namespace not found: {target}")
+        return found
+
+    def get(self, pm_id: int) -> ManagedProcess:
+        """The process with id PM_ID."""
+        try:
+            return self._procs[pm_id]
+        except KeyError:
+            raise UnknownTarget(f"no process with id {pm_id}") from None
+
+    async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
+        """Register one process per instance of each spec and start those with autostart."""
+        created: list[ManagedProcess] = []
+        async with self._table_lock:
+            for spec in specs:
+                for _ in range(max(1, spec.instances)):
+                    created.append(self._create(spec))
+        await self._each([p for p in created if p.spec.autostart], ManagedProcess.start)
+        return [p.info() for p in created]
+
+    def _create(self, spec: AppSpec) -> ManagedProcess:
+        siblings = [p for p in self._procs.values() if p.spec.name == spec.name]
+        used = {p.instance for p in siblings}
+        instance = next(i for i in range(len(used) + 1) if i not in used)
+        increment = None
+        if spec.increment_var:
+            base = int(spec.env.get(spec.increment_var, "0") or 0)
+            values = [p.increment_value for p in siblings if p.increment_value is not None]
+            increment = max(values) + 1 if values else base
+        proc = ManagedProcess(self, self._next_id, spec, instance, increment)
+        self._procs[proc.id] = proc
+        self._next_id += 1
+        proc._publish_state()
+        return proc
+
+    # ---------------------------------------------------------------- commands
+
+    async def start(self, target: str) -> list[ProcessInfo]:
+        return await self._on(target, ManagedProcess.start)
+
+    async def stop(self, target: str) -> list[ProcessInfo]:
+        return await self._on(target, ManagedProcess.stop)
+
+    async def restart(self, target: str) -> list[ProcessInfo]:
+        return await self._on(target, ManagedProcess.restart)
+
+    async def reload(self, target: str) -> list[ProcessInfo]:
+        """Restart until cluster mode brings zero-downtime reload."""
+        return await self.restart(target)
+
+    async def delete(self, target: str) -> list[ProcessInfo]:
+        """Stop and remove; ids restart from 0 once the table is empty (as PM2)."""
+        procs = self.resolve(target)
+        await self._each(procs, ManagedProcess.stop)
+        async with self._table_lock:
+            for proc in procs:
+                if self._procs.pop(proc.id, None) is not None:
+                    self.publish(Removed(proc.id, proc.spec.name, time.time()))
+            if not self._procs:
+                self._next_id = 0
+        return [p.info() for p in procs]
+
+    async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
+        """Send SIGNAL to each target's main process."""
+        sig = signal_number(signal)
+        procs = self.resolve(target)
+        for proc in procs:
+            proc.send_signal(sig)
+        return [p.info() for p in procs]
+
+    async def reset(self, target: str) -> list[ProcessInfo]:
+        procs = self.resolve(target)
+        for proc in procs:
+            proc.reset()
+        return [p.info() for p in procs]
+
+    async def scale(self, name: str, count: int) -> list[ProcessInfo]:
+        """Add or remove instances of NAME until COUNT run (newest removed first)."""
+        procs = [p for p in self._procs.values() if p.spec.name == name]
+        if not procs:
+            raise UnknownTarget(f"process not found: {name}")
+        count = max(0, count)
+        if count > len(procs):
+            spec = procs[0].spec
+            async with self._table_lock:
+                extra = [self._create(spec) for _ in range(count - len(procs))]
+            await self._each(extra, ManagedProcess.start)
+        elif count < len(procs):
+            extra = sorted(procs, key=lambda p: p.id)[count:]
+            await self._each(extra, ManagedProcess.stop)
+            async with self._table_lock:
+                for proc in extra:
+                    self._procs.pop(proc.id, None)
+                    self.publish(Removed(proc.id, proc.spec.name, time.time()))
+        return [p.info() for p in self._procs.values() if p.spec.name == name]
+
+    def kill_now(self) -> None:
+        """SIGKILL every process tree at once; pending stops then finish immediately."""
+        for proc in self._procs.values():
+            proc.kill_now()
+
+    def processes(self) -> list[ManagedProcess]:
+        """Every managed process, in id order."""
+        return list(self._procs.values())
+
+    # --------------------------------------------------------------- helpers
+
+    async def _on(self, target: str, action: Action) -> list[ProcessInfo]:
+        procs = self.resolve(target)
+        await self._each(procs, action)
+        return [p.info() for p in procs]
+
+    @staticmethod
+    async def _each(procs: Iterable[ManagedProcess], action: Action) -> None:
+        """Run ACTION on each process concurrently; one failure does not stop the others."""
+        results = await asyncio.gather(*(action(p) for p in procs), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    def counts(self) -> dict[ProcessState, int]:
+        """How many processes are in each state."""
+        out: dict[ProcessState, int] = {}
+        for proc in self._procs.values():
+            out[proc.state] = out.get(proc.state, 0) + 1
+        return out
+
+    async def list(self) -> list[ProcessInfo]:  # last: the name shadows the builtin below it
+        """Every process, in id order."""
+        return [p.info() for p in self._procs.values()]

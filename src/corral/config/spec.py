@@ -33,7 +33,7 @@ class AppSpec:
     interpreter_args: tuple[str, ...] = ()
     """Arguments placed before the script (PM2's `interpreter_args`, alias `node_args`)."""
     env: dict[str, str] = field(default_factory=dict)
-    """The child's whole environment: the starting command's environment, then `env`, then `env_<profile>`."""
+    """The whole child environment: the caller's, then `env`, then `env_<profile>`."""
     namespace: str = "default"
     instances: int = 1
     exec_mode: ExecMode = "fork"

@@ -1,0 +1,232 @@
+"""Provides load_ecosystem: an ecosystem file (any format, any PM2 top-level form) -> apps.
+
+The file's folder anchors every relative path, so a checked-in ecosystem file works from
+wherever it is started. Every problem in the file is reported in one ConfigError.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corral.config import coerce
+from corral.config.build import Context, Locate, build_app, label_for, spec_from_mapping
+from corral.config.errors import ConfigError, Problem
+from corral.config.formats import read_document
+from corral.config.positions import Path as KeyPath
+from corral.config.positions import Positions
+from corral.config.schema import PROFILE_PREFIX, suggest
+from corral.config.spec import AppSpec
+
+DEFAULT_FILES: tuple[str, ...] = (
+    "corral.toml",
+    "ecosystem.toml",
+    "ecosystem.config.js",
+    "ecosystem.config.cjs",
+    "ecosystem.config.mjs",
+    "ecosystem.json",
+    "ecosystem.yaml",
+    "ecosystem.yml",
+    "ecosystem.json5",
+)
+"""Files `corral start` with no argument looks for, in this order."""
+
+_TOP_LEVEL = ("apps", "pm2", "deploy")
+_SCRIPT_KEYS = ("script", "cmd", "command", "exec")
+
+
+@dataclass(frozen=True, slots=True)
+class Ecosystem:
+    """A loaded ecosystem file."""
+
+    path: str
+    """Absolute path of the file."""
+    apps: tuple[AppSpec, ...]
+    """Resolved apps, in file order (only those asked for with `only`)."""
+    deploy: dict[str, Any]
+    """The `deploy` section as written (profile -> settings); empty if absent."""
+
+
+def find_default_config(cwd: Path) -> Path | None:
+    """The first of DEFAULT_FILES that exists in CWD, or None."""
+    for name in DEFAULT_FILES:
+        candidate = cwd / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_ecosystem(
+    path: str | os.PathLike[str],
+    *,
+    env_profile: str | None = None,
+    base_env: Mapping[str, str] | None = None,
+    only: Sequence[str] | None = None,
+) -> Ecosystem:
+    """Read, validate and resolve the apps of an ecosystem file; raise ConfigError if wrong.
+
+    `env_profile` selects `env_<profile>` (and `deploy.<profile>.env`); `base_env` is the
+    environment the apps inherit (default: ours); `only` keeps just the apps so named.
+    """
+    label = os.fspath(path)
+    absolute = os.path.abspath(label)
+    env = os.environ if base_env is None else base_env
+    document = read_document(Path(absolute), label=label, env=env)
+    problems: list[Problem] = []
+    entries, deploy = _split_top_level(document.data, label, document.positions, problems)
+    raw_apps = [raw for raw, _ in entries]
+
+    deploy_env: dict[str, str | None] = {}
+    if env_profile is not None:
+        deploy_env = _deploy_env(deploy, env_profile, label, problems)
+        _check_profile(env_profile, raw_apps, deploy, label, problems)
+
+    selected = list(range(len(entries)))
+    if only is not None:
+        selected = _select(only, raw_apps, label, problems)
+
+    apps: list[AppSpec] = []
+    seen: dict[str, int] = {}
+    for index in selected:
+        raw, root = entries[index]
+        ctx = Context(
+            label=label,
+            base_dir=os.path.dirname(absolute),
+            base_env=env,
+            env_profile=env_profile,
+            source=absolute,
+            deploy_env=deploy_env,
+            locate=_locator(document.positions, root),
+        )
+        spec = build_app(raw, ctx, index, problems)
+        if spec is None:
+            continue
+        if spec.name in seen:
+            where = ctx.locate("name") or (None, None)
+            message = f"duplicate app name {spec.name!r} (app #{seen[spec.name] + 1} has it too)"
+            problems.append(Problem(label, spec.name, "name", message, *where))
+            continue
+        seen[spec.name] = index
+        apps.append(spec)
+    if problems:
+        raise ConfigError(problems)
+    return Ecosystem(path=absolute, apps=tuple(apps), deploy=deploy)
+
+
+def _locator(positions: Positions, root: KeyPath) -> Locate:
+    def locate(key: str | None) -> tuple[int, int] | None:
+        return positions.get(root if key is None else (*root, key))
+
+    return locate
+
+
+def _split_top_level(
+    data: Any, label: str, positions: Positions, problems: list[Problem]
+) -> tuple[list[tuple[Any, KeyPath]], dict[str, Any]]:
+    """The raw apps (each with its path in the document) and the deploy section."""
+
+    def problem(key: str | None, message: str) -> None:
+        line, column = positions.get((key,), (None, None)) if key else (None, None)
+        problems.append(Problem(label, None, key, message, line, column))
+
+    if isinstance(data, list):
+        return [(raw, (index,)) for index, raw in enumerate(data)], {}
+    if data is None or (isinstance(data, Mapping) and not data):
+        problem(None, "the file is empty; expected an 'apps' list")
+        return [], {}
+    if not isinstance(data, Mapping):
+        problem(
+            None, f"expected a table/object or a list at top level, not {coerce.describe(data)}"
+        )
+        return [], {}
+    deploy: dict[str, Any] = {}
+    if "deploy" in data:
+        if isinstance(data["deploy"], Mapping):
+            deploy = dict(data["deploy"])
+        else:
+            problem("deploy", f"must be a table/object, not {coerce.describe(data['deploy'])}")
+    key = "apps" if "apps" in data else "pm2" if "pm2" in data else None
+    if key is None:
+        if any(k in data for k in (*_SCRIPT_KEYS, "name")):
+            return [({k: v for k, v in data.items() if k != "deploy"}, ())], deploy
+        if set(data) != {"deploy"}:
+            for other in data:
+                if other != "deploy":
+                    problem(
+                        str(other), f"unknown top-level key{suggest(str(other), list(_TOP_LEVEL))}"
+                    )
+        problem(None, "no apps: expected an 'apps' list (or one app with a 'script')")
+        return [], deploy
+    if "apps" in data and "pm2" in data:
+        problem("pm2", "give apps under 'apps' or 'pm2', not both")
+    for other in data:
+        if other not in _TOP_LEVEL:
+            hint = suggest(str(other), list(_TOP_LEVEL))
+            reason = "not supported" if other == "static" else f"unknown top-level key{hint}"
+            problem(str(other), reason)
+    apps = data[key]
+    if isinstance(apps, list):
+        return [(raw, (key, index)) for index, raw in enumerate(apps)], deploy
+    if isinstance(apps, Mapping):
+        return [(apps, (key,))], deploy
+    problem(key, f"must be a list of apps or one app, not {coerce.describe(apps)}")
+    return [], deploy
+
+
+def _deploy_env(
+    deploy: Mapping[str, Any], profile: str, label: str, problems: list[Problem]
+) -> dict[str, str | None]:
+    """`deploy.<profile>.env`, which PM2 layers under every app's env."""
+    target = deploy.get(profile)
+    if not isinstance(target, Mapping) or "env" not in target:
+        return {}
+    try:
+        return coerce.env(target["env"])
+    except ValueError as exc:
+        problems.append(Problem(label, None, f"deploy.{profile}.env", str(exc)))
+        return {}
+
+
+def _check_profile(
+    profile: str,
+    raw_apps: list[Any],
+    deploy: Mapping[str, Any],
+    label: str,
+    problems: list[Problem],
+) -> None:
+    """A profile nothing defines is almost surely a typo (`--env prod` for `env_production`)."""
+    known = {str(k) for k in deploy}
+    for raw in raw_apps:
+        if isinstance(raw, Mapping):
+            known |= {
+                str(k)[len(PROFILE_PREFIX) :] for k in raw if str(k).startswith(PROFILE_PREFIX)
+            }
+    if profile not in known:
+        message = f"unknown env profile {profile!r}{suggest(profile, sorted(known))}"
+        problems.append(Problem(label, None, None, message))
+
+
+def _select(
+    only: Sequence[str], raw_apps: list[Any], label: str, problems: list[Problem]
+) -> list[int]:
+    names = [
+        label_for(raw, i) if isinstance(raw, Mapping) else f"#{i + 1}"
+        for i, raw in enumerate(raw_apps)
+    ]
+    for wanted in only:
+        if wanted not in names:
+            message = f"no app named {wanted!r} in this file{suggest(wanted, names)}"
+            problems.append(Problem(label, None, None, message))
+    return [i for i, name in enumerate(names) if name in only]
+
+
+__all__ = [
+    "DEFAULT_FILES",
+    "Ecosystem",
+    "find_default_config",
+    "load_ecosystem",
+    "spec_from_mapping",
+]

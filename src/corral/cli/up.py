@@ -125,8 +125,8 @@ async def _foreground(apps: Sequence[AppSpec], *, json_lines: bool, auto_exit: b
         if auto_exit and all(p.state in idle_states for p in supervisor.processes()):
             done.set()
         await done.wait()
-        await supervisor.stop("all")
         errored = any(p.state is ProcessState.ERRORED for p in supervisor.processes())
+        await supervisor.stop("all")
     sys.stdout.flush()
     if interrupts > 1:
         return 130

@@ -146,11 +146,12 @@ class ManagedProcess:
         """Stop and stay stopped; cancels a pending restart."""
         async with self._lock:
             self._cancel_pending()
+            was = self.state
             if self._run is not None:
                 await self._end(Ending.USER_STOP)
             elif self.state is not ProcessState.STOPPED:
                 self._set(ProcessState.STOPPED)
-            if self.state is ProcessState.STOPPED:
+            if self.state is ProcessState.STOPPED and was is not ProcessState.STOPPED:
                 self._say("stopped")
 
     async def restart(self, ending: Ending = Ending.USER_RESTART) -> None:
@@ -292,7 +293,7 @@ class ManagedProcess:
         )
         level = "info" if run.ending is not Ending.EXIT or self.exit_code == 0 else "warn"
         self._say(f"{how} after {_duration(uptime_ms)}", level)
-        if cleanup:
+        if cleanup and tree.may_have_leftovers(run.pid, self.host.managed):
             # The root is gone; its descendants go too (systemd's control-group rule).
             await tree.terminate(
                 run.pid,

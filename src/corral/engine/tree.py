@@ -73,6 +73,38 @@ def collect(root: int, token: str, managed: set[int]) -> list[psutil.Process]:
     return procs
 
 
+def our_children() -> set[int]:
+    """Direct children of this process, read from /proc without scanning every process."""
+    found: set[int] = set()
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return {p.pid for p in psutil.Process().children()}
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/children") as handle:
+                found.update(int(pid) for pid in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def may_have_leftovers(root: int, managed: set[int]) -> bool:
+    """Cheap check after a root was reaped: could anything of its tree still be alive?
+
+    False when its process group is empty and no unmanaged process has been re-parented
+    to us; then the full (costlier) tree walk is skipped and a crash restarts at once.
+    """
+    try:
+        os.killpg(root, 0)
+        return True
+    except ProcessLookupError:
+        pass
+    except OSError:
+        return True
+    return bool(our_children() - managed)
+
+
 def alive(proc: psutil.Process) -> bool:
     """True unless PROC is gone, replaced by another process, or a zombie."""
     try:

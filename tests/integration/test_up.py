@@ -1,0 +1,213 @@
+"""`corral up --no-ui` end to end, as a user runs it: a subprocess, real signals, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import APPS
+
+pytestmark = pytest.mark.timeout(60)
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (\S+)\[(\d+)\] ([|!]) (.*)$")
+LIFECYCLE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[corral\] (\S+)\[(\d+)\] (.*)$")
+
+
+class Up:
+    """A running `corral up --no-ui` whose output is read line by line with deadlines."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "corral", "up", "--no-ui", *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read_all, daemon=True)
+        self._reader.start()
+
+    def _read_all(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def read(self) -> None:
+        """Lines arrive through the reader thread; nothing to do here."""
+
+    def wait_for(self, pattern: str, count: int = 1, timeout: float = 15) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.read()
+            found = [line for line in self.lines if re.search(pattern, line)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.read()
+                err = self.proc.stderr.read() if self.proc.poll() is not None else ""  # type: ignore[union-attr]
+                out = "\n".join(self.lines)
+                pytest.fail(f"{pattern!r} x{count} not seen; output:\n{out}\nstderr:\n{err}")
+            time.sleep(0.02)  # polling a pipe with a deadline
+
+    def finish(self, timeout: float = 15) -> tuple[int, str]:
+        assert self.proc.stderr is not None
+        self.proc.wait(timeout=timeout)
+        self._reader.join(timeout)
+        return self.proc.returncode, self.proc.stderr.read()
+
+
+@pytest.fixture
+def up_env(home: Path) -> dict[str, str]:
+    return dict(os.environ, CORRAL_HOME=str(home), NO_COLOR="1")
+
+
+@pytest.fixture
+def runner(up_env: dict[str, str], tmp_path: Path) -> Iterator[list[Up]]:
+    started: list[Up] = []
+    yield started
+    for up in started:
+        if up.proc.poll() is None:
+            os.killpg(up.proc.pid, signal.SIGKILL)
+            up.proc.wait()
+
+
+def eco(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "corral.toml"
+    path.write_text(body.replace("APPS", str(APPS)))
+    return path
+
+
+TWO_APPS = """
+[[apps]]
+name = "chat"
+script = "APPS/chatty.py"
+args = ["30", "--interval", "0.01"]
+
+[[apps]]
+name = "crash"
+script = "APPS/crasher.py"
+args = ["2"]
+max_restarts = 3
+"""
+
+
+def test_merged_output_and_crash_cycle(
+    tmp_path: Path, up_env: dict[str, str], runner: list[Up]
+) -> None:
+    up = Up([str(eco(tmp_path, TWO_APPS))], tmp_path, up_env)
+    runner.append(up)
+    up.wait_for(r"crash\[1\] errored: 3 unstable restarts")
+    up.wait_for(r"chat\[0\] \| done")
+    parsed = [m.groups() for line in up.lines if (m := LINE.match(line))]
+    assert ("chat", "0", "|", "line 0") in parsed
+    assert ("chat", "0", "!", "err 0") in parsed  # stderr marked
+    assert sum(1 for g in parsed if g[0] == "crash") == 3
+    lifecycle = [m.groups() for line in up.lines if (m := LIFECYCLE.match(line))]
+    assert any(msg.startswith("started (pid ") for name, _, msg in lifecycle if name == "crash")
+    assert any("exited with code 2" in msg for _, _, msg in lifecycle)
+    assert any(msg == "restarting now" for _, _, msg in lifecycle)
+    # every output line is either an app line or a lifecycle line
+    assert all(LINE.match(line) or LIFECYCLE.match(line) for line in up.lines)
+    children = psutil.Process(up.proc.pid).children(recursive=True)
+    up.proc.send_signal(signal.SIGTERM)
+    code, err = up.finish()
+    assert code == 0
+    assert "stopping every app" in err
+    assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_json_lines(tmp_path: Path, up_env: dict[str, str], runner: list[Up]) -> None:
+    path = eco(
+        tmp_path,
+        '[[apps]]\nname = "c"\nscript = "APPS/chatty.py"\n'
+        'args = ["3", "--exit"]\nautorestart = false\n',
+    )
+    up = Up([str(path), "--json"], tmp_path, up_env)
+    runner.append(up)
+    code, _ = up.finish()
+    objs = [json.loads(line) for line in up.lines]
+    logs = [o for o in objs if o["type"] in ("out", "err")]
+    assert [o["message"] for o in logs if o["type"] == "out"] == [
+        "line 0",
+        "line 1",
+        "line 2",
+        "done",
+    ]
+    assert {"timestamp", "type", "app_name", "process_id", "message"} <= set(logs[0])
+    assert any(o["type"] == "corral" for o in objs)
+    assert code == 0  # auto-exit: every app ended, none errored
+
+
+def test_second_sigint_kills_at_once(
+    tmp_path: Path, up_env: dict[str, str], runner: list[Up]
+) -> None:
+    body = '[[apps]]\nname = "s"\nscript = "APPS/stubborn.py"\nkill_timeout = 20000\n'
+    up = Up([str(eco(tmp_path, body))], tmp_path, up_env)
+    runner.append(up)
+    up.wait_for(r"s\[0\] \| stubborn")
+    children = psutil.Process(up.proc.pid).children(recursive=True)
+    assert len(children) == 2
+    up.proc.send_signal(signal.SIGINT)
+    up.wait_for(r"s\[0\] \| stubborn")
+    assert up.proc.poll() is None  # still running: the app ignores SIGINT for 20 s
+    t0 = time.monotonic()
+    up.proc.send_signal(signal.SIGINT)
+    code, _ = up.finish(timeout=5)
+    assert time.monotonic() - t0 < 3
+    assert code == 130
+    assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_bad_config_exits_2_before_starting(tmp_path: Path, up_env: dict[str, str]) -> None:
+    path = eco(tmp_path, '[[apps]]\nname = "x"\nscript = "APPS/sleeper.py"\nmax_restart = 3\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "corral", "up", "--no-ui", str(path)],
+        env=up_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 2
+    assert "corral.toml" in run.stderr and "'x'" in run.stderr and "max_restart" in run.stderr
+    assert "did you mean 'max_restarts'" in run.stderr
+    assert run.stdout == ""
+
+
+def test_missing_script_names_the_path(tmp_path: Path, up_env: dict[str, str]) -> None:
+    path = eco(tmp_path, '[[apps]]\nname = "x"\nscript = "nope.py"\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "corral", "up", "--no-ui", str(path)],
+        env=up_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 2
+    assert str(tmp_path / "nope.py") in run.stderr
+
+
+def test_default_file_and_errored_exit_code(tmp_path: Path, up_env: dict[str, str]) -> None:
+    eco(tmp_path, '[[apps]]\nname = "x"\nscript = "APPS/crasher.py"\nmax_restarts = 1\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "corral", "up", "--no-ui"],
+        cwd=tmp_path,
+        env=up_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 1  # auto-exit with an errored app
+    assert "errored" in run.stdout

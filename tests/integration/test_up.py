@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import psutil
 import pytest
@@ -37,36 +38,39 @@ class Up:
             start_new_session=True,
         )
         self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read_all, daemon=True)
-        self._reader.start()
+        self.errors: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read_all, args=(self.proc.stdout, self.lines)),
+            threading.Thread(target=self._read_all, args=(self.proc.stderr, self.errors)),
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read_all(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+    @staticmethod
+    def _read_all(stream: IO[str], into: list[str]) -> None:
+        for line in stream:
+            into.append(line.rstrip("\n"))
 
-    def read(self) -> None:
-        """Lines arrive through the reader thread; nothing to do here."""
-
-    def wait_for(self, pattern: str, count: int = 1, timeout: float = 15) -> list[str]:
+    def wait_for(
+        self, pattern: str, count: int = 1, timeout: float = 15, stderr: bool = False
+    ) -> list[str]:
         deadline = time.monotonic() + timeout
         while True:
-            self.read()
-            found = [line for line in self.lines if re.search(pattern, line)]
+            found = [
+                line for line in (self.errors if stderr else self.lines) if re.search(pattern, line)
+            ]
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.read()
-                err = self.proc.stderr.read() if self.proc.poll() is not None else ""  # type: ignore[union-attr]
-                out = "\n".join(self.lines)
+                out, err = "\n".join(self.lines), "\n".join(self.errors)
                 pytest.fail(f"{pattern!r} x{count} not seen; output:\n{out}\nstderr:\n{err}")
             time.sleep(0.02)  # polling a pipe with a deadline
 
     def finish(self, timeout: float = 15) -> tuple[int, str]:
-        assert self.proc.stderr is not None
         self.proc.wait(timeout=timeout)
-        self._reader.join(timeout)
-        return self.proc.returncode, self.proc.stderr.read()
+        for reader in self._readers:
+            reader.join(timeout)
+        return self.proc.returncode, "\n".join(self.errors)
 
 
 @pytest.fixture
@@ -161,7 +165,7 @@ def test_second_sigint_kills_at_once(
     children = psutil.Process(up.proc.pid).children(recursive=True)
     assert len(children) == 2
     up.proc.send_signal(signal.SIGINT)
-    up.wait_for(r"s\[0\] \| stubborn")
+    up.wait_for(r"stopping every app", stderr=True)  # two quick SIGINTs would merge into one
     assert up.proc.poll() is None  # still running: the app ignores SIGINT for 20 s
     t0 = time.monotonic()
     up.proc.send_signal(signal.SIGINT)

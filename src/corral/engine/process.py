@@ -33,6 +33,8 @@ class Host(Protocol):
 
     home: str
     managed: set[int]
+    closing: bool
+    """True once the host is shutting down: no process is restarted any more."""
 
     def publish(self, event: Event) -> None: ...
 
@@ -249,8 +251,9 @@ class ManagedProcess:
                 return
             run.ending = Ending.EXIT
             uptime = await self._finish(run, status)
+            ending = Ending.USER_STOP if self.host.closing else Ending.EXIT
             decision = policy.decide(
-                knobs_of(self.spec), self.history, Ending.EXIT, uptime, self.exit_code
+                knobs_of(self.spec), self.history, ending, uptime, self.exit_code
             )
             if self._apply(decision):
                 await self._launch()
@@ -342,6 +345,9 @@ class ManagedProcess:
             if self._pending is not asyncio.current_task():
                 return
             self._pending = None
+            if self.host.closing:
+                self._set(ProcessState.STOPPED)
+                return
             await self._launch()
 
     def _cancel_pending(self) -> None:

@@ -47,6 +47,8 @@ class Supervisor:
         self._hub = Hub()
         self._table_lock = asyncio.Lock()
         self._open = False
+        self.closing = False
+        """Set by `close` and `kill_now`: from then on nothing is restarted."""
 
     # --------------------------------------------------------------- lifecycle
 
@@ -67,6 +69,7 @@ class Supervisor:
         """Stop every process (gracefully, all at once), then stop reaping."""
         if not self._open:
             return
+        self.closing = True
         await self._each(list(self._procs.values()), ManagedProcess.stop)
         REAPER.uninstall()
         self._open = False
@@ -199,6 +202,7 @@ class Supervisor:
 
     def kill_now(self) -> None:
         """SIGKILL every process tree at once; pending stops then finish immediately."""
+        self.closing = True
         for proc in self._procs.values():
             proc.kill_now()
 

@@ -7,10 +7,11 @@ import itertools
 import json
 import re
 import time
+from dataclasses import dataclass
 
 import pytest
 
-from corral.engine import Lifecycle, LogLine, ProcessState, StateChanged, Supervisor, UnknownTarget
+from corral.engine import Lifecycle, LogLines, ProcessState, StateChanged, Supervisor, UnknownTarget
 from corral.engine.events import Event
 from tests.conftest import Recorder, app
 
@@ -19,8 +20,25 @@ pytestmark = pytest.mark.timeout(60)
 Sup = tuple[Supervisor, Recorder]
 
 
-def lines(events: list[Event], pm_id: int | None = None) -> list[LogLine]:
-    return [e for e in events if isinstance(e, LogLine) and (pm_id is None or e.id == pm_id)]
+@dataclass(frozen=True)
+class Line:
+    id: int
+    stream: str
+    ts: float
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
+
+
+def lines(events: list[Event], pm_id: int | None = None) -> list[Line]:
+    return [
+        Line(e.id, e.stream, e.ts, data)
+        for e in events
+        if isinstance(e, LogLines) and (pm_id is None or e.id == pm_id)
+        for data in e.lines
+    ]
 
 
 def said(events: list[Event], pattern: str) -> list[Lifecycle]:

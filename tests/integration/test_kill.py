@@ -8,7 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from corral.engine import LogLine, ProcessState, Supervisor
+from corral.engine import LogLines, ProcessState, Supervisor
 from tests.conftest import Recorder, app
 
 pytestmark = pytest.mark.timeout(60)
@@ -32,7 +32,7 @@ async def test_stop_kills_signal_ignoring_tree_in_time(sup: Sup, tmp_path: Path)
     pidfile = tmp_path / "pids"
     env = dict(app("x").env, PIDFILE=str(pidfile))
     await s.add([app("stubborn.py", kill_timeout=400, env=env)])
-    await rec.wait_for(lambda ev: any(isinstance(e, LogLine) for e in ev))
+    await rec.wait_for(lambda ev: any(isinstance(e, LogLines) for e in ev))
     main, grandchild = await wait_pidfile(rec, pidfile)
     t0 = time.monotonic()
     [info] = await s.stop("stubborn")
@@ -61,7 +61,7 @@ async def test_setsid_grandchild_dies_on_stop(sup: Sup, tmp_path: Path, orphan: 
 async def test_default_stop_is_sigint_and_quick(sup: Sup) -> None:
     s, rec = sup
     await s.add([app("sleeper.py")])
-    await rec.wait_for(lambda ev: any(isinstance(e, LogLine) for e in ev))
+    await rec.wait_for(lambda ev: any(isinstance(e, LogLines) for e in ev))
     t0 = time.monotonic()
     [info] = await s.stop("sleeper")
     assert time.monotonic() - t0 < 1.0

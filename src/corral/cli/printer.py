@@ -16,7 +16,7 @@ import os
 import time
 from typing import IO
 
-from corral.engine.events import Event, Lifecycle, LogLine, StateChanged
+from corral.engine.events import Event, Lifecycle, LogLines, StateChanged
 
 PALETTE = (36, 32, 35, 33, 34, 96, 92, 95, 93, 94)
 """ANSI colours given to apps in turn (cyan, green, magenta, yellow, blue, bright ones)."""
@@ -53,56 +53,62 @@ class EventPrinter:
         self.colour = use_colour(out) if colour is None else colour
 
     def __call__(self, event: Event) -> None:
-        line = self.format(event)
-        if line is not None:
-            self.out.write(line + "\n")
+        lines = self.format(event)
+        if lines:
+            self.out.write("\n".join(lines) + "\n")
 
-    def format(self, event: Event) -> str | None:
-        """The printed line for EVENT, or None for events this view leaves out."""
+    def format(self, event: Event) -> list[str]:
+        """The printed lines for EVENT (none for events this view leaves out)."""
         if isinstance(event, StateChanged):
-            return None
+            return []
         if self.json:
-            return json.dumps(self._as_json(event), ensure_ascii=False)
-        if isinstance(event, LogLine):
-            mark = "!" if event.stream == "err" else "|"
+            return [json.dumps(obj, ensure_ascii=False) for obj in self._as_json(event)]
+        if isinstance(event, LogLines):
             who = f"{event.name}[{event.id}]"
-            text = event.text
+            err = event.stream == "err"
             if self.colour:
-                colour = _app_colour(event.id)
-                mark = f"{RED}{mark}{RESET}" if event.stream == "err" else mark
-                return f"{DIM}{stamp(event.ts)}{RESET} {colour}{who}{RESET} {mark} {text}"
-            return f"{stamp(event.ts)} {who} {mark} {text}"
+                mark = f"{RED}!{RESET}" if err else "|"
+                head = f"{DIM}{stamp(event.ts)}{RESET} {_app_colour(event.id)}{who}{RESET} {mark} "
+            else:
+                head = f"{stamp(event.ts)} {who} {'!' if err else '|'} "
+            return [head + text for text in event.texts()]
         if isinstance(event, Lifecycle):
             who = f"{event.name}[{event.id}]"
             if self.colour:
                 tone = LEVEL_COLOUR[event.level]
-                return (
+                return [
                     f"{DIM}{stamp(event.ts)}{RESET} {BOLD}[corral]{RESET} "
                     f"{_app_colour(event.id)}{who}{RESET} {tone}{event.message}{RESET}"
-                )
-            return f"{stamp(event.ts)} [corral] {who} {event.message}"
-        return None
+                ]
+            return [f"{stamp(event.ts)} [corral] {who} {event.message}"]
+        return []
 
     @staticmethod
-    def _as_json(event: Event) -> dict[str, object]:
-        if isinstance(event, LogLine):
-            return {
-                "timestamp": iso(event.ts),
-                "type": event.stream,
-                "app_name": event.name,
-                "process_id": event.id,
-                "message": event.text,
-            }
+    def _as_json(event: Event) -> list[dict[str, object]]:
+        if isinstance(event, LogLines):
+            when = iso(event.ts)
+            return [
+                {
+                    "timestamp": when,
+                    "type": event.stream,
+                    "app_name": event.name,
+                    "process_id": event.id,
+                    "message": text,
+                }
+                for text in event.texts()
+            ]
         if isinstance(event, Lifecycle):
-            return {
-                "timestamp": iso(event.ts),
-                "type": "corral",
-                "level": event.level,
-                "app_name": event.name,
-                "process_id": event.id,
-                "message": event.message,
-            }
-        return {"type": event.kind}
+            return [
+                {
+                    "timestamp": iso(event.ts),
+                    "type": "corral",
+                    "level": event.level,
+                    "app_name": event.name,
+                    "process_id": event.id,
+                    "message": event.message,
+                }
+            ]
+        return []
 
 
 def _app_colour(pm_id: int) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 LogType = Literal["raw", "json"]
 ExecMode = Literal["fork", "cluster"]
+MemoryScope = Literal["tree", "process"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +50,13 @@ class AppSpec:
     kill_signal: str = "SIGINT"
     treekill: bool = True
     max_memory_restart: int | None = None
+    memory_scope: MemoryScope = "tree"
+    """What max_memory_restart measures: the whole process tree, or the main process (PM2)."""
     watch: bool | tuple[str, ...] = False
     """False, True (watch cwd), or paths (absolute)."""
     ignore_watch: tuple[str, ...] = ()
-    watch_delay: int = 0
+    watch_delay: int = 1000
+    """Quiet time after the last change before the restart (debounce); PM2's default is 0."""
     cron_restart: str | None = None
     out_file: str | None = None
     """None means the default under $CORRAL_HOME/logs; "/dev/null" disables the stream."""
@@ -63,6 +67,14 @@ class AppSpec:
     merge_logs: bool | None = None
     """None means PM2's default: merged when the app has one instance."""
     log_type: LogType = "raw"
+    log_max_size: int | None = None
+    """Rotate a log file once it reaches this many bytes; None: the global default (10M)."""
+    log_retain: int | None = None
+    """Rotated files kept per log; None: the global default (30)."""
+    log_compress: bool | None = None
+    """gzip rotated files; None: the global default (no)."""
+    log_rotate_interval: str | None = None
+    """Cron expression that rotates non-empty files; None: the global default (daily)."""
     instance_var: str = "NODE_APP_INSTANCE"
     increment_var: str | None = None
     source: str | None = None

@@ -1,7 +1,15 @@
 """Provides the engine: supervise processes, publish events. Knows nothing of any UI."""
 
 from corral.engine.api import SupervisorAPI, UnknownTarget
-from corral.engine.events import Event, Lifecycle, LogLine, ProcessInfo, Removed, StateChanged
+from corral.engine.events import (
+    Event,
+    Lifecycle,
+    LogLine,
+    LogLines,
+    ProcessInfo,
+    Removed,
+    StateChanged,
+)
 from corral.engine.states import ProcessState
 from corral.engine.supervisor import Supervisor
 
@@ -9,6 +17,7 @@ __all__ = [
     "Event",
     "Lifecycle",
     "LogLine",
+    "LogLines",
     "ProcessInfo",
     "ProcessState",
     "Removed",

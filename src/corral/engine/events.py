@@ -16,6 +16,17 @@ Stream = Literal["out", "err"]
 
 
 @dataclass(frozen=True, slots=True)
+class RestartReason:
+    """Why a process was restarted (or gave up), for `describe` and the event stream."""
+
+    time: float
+    reason: str
+    """One word: crash, memory, watch, cron, user (or errored, when it gave up)."""
+    detail: str
+    """The specifics: "exit code 1", "memory 212M > limit 200M", "file changed: app.py"."""
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessInfo:
     """A snapshot of one managed process (one instance of an app)."""
 
@@ -35,11 +46,19 @@ class ProcessInfo:
     created_at: float
     exit_code: int | None = None
     exit_signal: str | None = None
-    reasons: tuple[str, ...] = ()
-    """The last few restart reasons, newest last."""
+    reasons: tuple[RestartReason, ...] = ()
+    """The last 20 restart reasons, newest last."""
     spec: AppSpec | None = None
     env: dict[str, str] = field(default_factory=dict)
     """The environment the child got (the spec's env plus corral's variables)."""
+    cpu: float | None = None
+    """CPU % of the whole tree at the latest sample; None when not running or not yet known."""
+    memory: int | None = None
+    """RSS bytes of the whole tree at the latest sample; None when not running."""
+    watching: bool = False
+    """True while file changes restart this process (`watch` set, not stopped by the user)."""
+    next_cron: float | None = None
+    """Wall-clock time of the next `cron_restart`, None when there is none."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; `from_dict` reverses it."""
@@ -53,7 +72,10 @@ class ProcessInfo:
         """Rebuild from `to_dict` output."""
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         fields["status"] = ProcessState(fields["status"])
-        fields["reasons"] = tuple(fields.get("reasons") or ())
+        fields["reasons"] = tuple(
+            r if isinstance(r, RestartReason) else RestartReason(**r)
+            for r in fields.get("reasons") or ()
+        )
         spec = fields.get("spec")
         fields["spec"] = AppSpec.from_dict(spec) if spec else None
         return cls(**fields)
@@ -69,23 +91,27 @@ class StateChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class LogLine:
-    """One line a process wrote, stamped when the supervisor read it.
+class LogLines:
+    """Lines a process wrote, read together and stamped with the time they were read.
 
-    `data` keeps the bytes exactly (no newline); `text` decodes them for display.
+    One event per read keeps the cost per line tiny: a burst of a thousand lines is one
+    event, and a file writer prefixes them all with one C-level join. `lines` keeps the
+    bytes exactly (without newlines); `texts` decodes them for display.
     """
 
     id: int
     name: str
     stream: Stream
     ts: float
-    data: bytes
+    lines: tuple[bytes, ...]
     kind: Literal["log"] = "log"
 
-    @property
-    def text(self) -> str:
-        """The line for display: invalid UTF-8 replaced, never raised on."""
-        return self.data.decode("utf-8", "replace")
+    def texts(self) -> list[str]:
+        """The lines for display: invalid UTF-8 replaced, never raised on."""
+        return [line.decode("utf-8", "replace") for line in self.lines]
+
+
+LogLine = LogLines  # TODO(lead): drop once the daemon code uses LogLines
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,26 +136,53 @@ class Removed:
     kind: Literal["removed"] = "removed"
 
 
-Event = StateChanged | LogLine | Lifecycle | Removed
+@dataclass(frozen=True, slots=True)
+class MetricsSample:
+    """One process's CPU and memory at one tick of the sampler (engine/metrics.py)."""
+
+    id: int
+    ts: float
+    cpu: float | None
+    """CPU % of the process and all its descendants (100 = one core); None on a run's first tick."""
+    memory: int
+    """RSS bytes of the process and all its descendants."""
+    cpu_main: float | None
+    """CPU % of the main process alone."""
+    memory_main: int
+    """RSS bytes of the main process alone (what PM2 reports)."""
+    kind: Literal["metrics"] = "metrics"
+
+
+@dataclass(frozen=True, slots=True)
+class HostSample:
+    """The machine's figures at one tick, for a front end's header."""
+
+    ts: float
+    cpu: float | None
+    """CPU % of the whole machine (100 = every core busy); None on the first tick."""
+    mem_used: int
+    mem_total: int
+    load: tuple[float, float, float]
+    """Load average over 1, 5 and 15 minutes."""
+    kind: Literal["host"] = "host"
+
+
+Event = StateChanged | LogLines | Lifecycle | Removed | MetricsSample | HostSample
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """JSON-ready form of any event; log bytes travel as text when valid UTF-8."""
+    """JSON-ready form of any event (json.dumps it with the default ensure_ascii)."""
     if isinstance(event, StateChanged):
         return {"kind": event.kind, "ts": event.ts, "info": event.info.to_dict()}
-    if isinstance(event, LogLine):
-        try:
-            text, raw = event.data.decode("utf-8"), False
-        except UnicodeDecodeError:
-            text, raw = event.data.hex(), True
+    if isinstance(event, LogLines):
+        # surrogateescape keeps bytes that are not UTF-8; JSON escapes them as \udcXX.
         return {
             "kind": event.kind,
             "id": event.id,
             "name": event.name,
             "stream": event.stream,
             "ts": event.ts,
-            "line": text,
-            "hex": raw,
+            "lines": [line.decode("utf-8", "surrogateescape") for line in event.lines],
         }
     return asdict(event)
 
@@ -140,11 +193,17 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if kind == "state":
         return StateChanged(ProcessInfo.from_dict(data["info"]), data["ts"])
     if kind == "log":
-        line = data["line"]
-        raw = bytes.fromhex(line) if data.get("hex") else line.encode("utf-8")
-        return LogLine(data["id"], data["name"], data["stream"], data["ts"], raw)
+        lines = tuple(line.encode("utf-8", "surrogateescape") for line in data["lines"])
+        return LogLines(data["id"], data["name"], data["stream"], data["ts"], lines)
     if kind == "lifecycle":
         return Lifecycle(data["id"], data["name"], data["ts"], data["message"], data["level"])
     if kind == "removed":
         return Removed(data["id"], data["name"], data["ts"])
+    if kind == "metrics":
+        fields = ("id", "ts", "cpu", "memory", "cpu_main", "memory_main")
+        return MetricsSample(*(data[key] for key in fields))
+    if kind == "host":
+        one, five, fifteen = data["load"]
+        load = (float(one), float(five), float(fifteen))
+        return HostSample(data["ts"], data["cpu"], data["mem_used"], data["mem_total"], load)
     raise ValueError(f"unknown event kind {kind!r}")

@@ -32,6 +32,17 @@ class Ending(StrEnum):
     CRON = "cron"
 
 
+REASON: dict[Ending, str] = {
+    Ending.EXIT: "crash",
+    Ending.USER_STOP: "user",
+    Ending.USER_RESTART: "user",
+    Ending.MEMORY: "memory",
+    Ending.WATCH: "watch",
+    Ending.CRON: "cron",
+}
+"""The one word a restart is recorded under (events.RestartReason.reason)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Knobs:
     """The restart knobs of an app (a projection of AppSpec, so the policy stays pure)."""

@@ -19,11 +19,21 @@ from typing import Protocol
 
 from corral.config.spec import AppSpec
 from corral.engine import policy, spawn, tree
-from corral.engine.events import Event, Lifecycle, LogLine, ProcessInfo, StateChanged, Stream
+from corral.engine.events import (
+    Event,
+    Lifecycle,
+    LogLines,
+    ProcessInfo,
+    RestartReason,
+    StateChanged,
+    Stream,
+)
 from corral.engine.policy import Decision, Ending, History
 from corral.engine.reaper import REAPER
 from corral.engine.states import ProcessState, check_transition
 
+REASONS_KEPT = 20
+"""Restart reasons remembered per process (shown by `describe`)."""
 DRAIN_TIMEOUT_S = 1.0
 """After a run's tree is dead its pipes reach EOF at once; this only guards odd fd sharing."""
 
@@ -99,8 +109,13 @@ class ManagedProcess:
         self.created_at = time.time()
         self.exit_code: int | None = None
         self.exit_signal: str | None = None
-        self.reasons: deque[str] = deque(maxlen=10)
+        self.reasons: deque[RestartReason] = deque(maxlen=REASONS_KEPT)
         self.env: dict[str, str] = {}
+        # Kept up to date by the supervisor's sampler and triggers; shown by `info`.
+        self.cpu: float | None = None
+        self.memory: int | None = None
+        self.watching = False
+        self.next_cron: float | None = None
         self._lock = asyncio.Lock()
         self._run: Run | None = None
         self._pending: asyncio.Task[None] | None = None
@@ -112,6 +127,11 @@ class ManagedProcess:
     def pid(self) -> int | None:
         """The root pid of the current run."""
         return self._run.pid if self._run else None
+
+    @property
+    def token(self) -> str | None:
+        """The current run's token (see tree.py), which its orphans carry."""
+        return self._run.token if self._run else None
 
     def info(self) -> ProcessInfo:
         """A snapshot for front ends."""
@@ -132,6 +152,10 @@ class ManagedProcess:
             reasons=tuple(self.reasons),
             spec=self.spec,
             env=self.env,
+            cpu=self.cpu,
+            memory=self.memory,
+            watching=self.watching,
+            next_cron=self.next_cron,
         )
 
     # -------------------------------------------------------------- commands
@@ -156,15 +180,19 @@ class ManagedProcess:
             if self.state is ProcessState.STOPPED and was is not ProcessState.STOPPED:
                 self._say("stopped")
 
-    async def restart(self, ending: Ending = Ending.USER_RESTART) -> None:
-        """Stop (if running) and start again, with fresh crash-loop counters."""
+    async def restart(self, ending: Ending = Ending.USER_RESTART, detail: str = "user") -> None:
+        """Stop (if running) and start again, with fresh crash-loop counters.
+
+        DETAIL says why, for the lifecycle line and `describe` ("memory 212M > limit 200M").
+        """
         async with self._lock:
             self._cancel_pending()
+            self._say(f"restarting ({detail})")
             if self._run is not None:
                 await self._end(ending)
             decision = policy.decide(knobs_of(self.spec), self.history, ending, 0.0)
             self.history = decision.history
-            self.reasons.append(decision.reason)
+            self._record(policy.REASON[ending], detail)
             self.restarts += 1
             await self._launch()
 
@@ -319,7 +347,7 @@ class ManagedProcess:
         """Carry out a policy decision; True means 'launch again now'."""
         self.history = decision.history
         if decision.state is ProcessState.ERRORED:
-            self.reasons.append(decision.reason)
+            self._record("errored", decision.reason)
             self._say(f"errored: {decision.reason}; not restarting", "error")
             self._set(ProcessState.ERRORED)
             return False
@@ -327,12 +355,13 @@ class ManagedProcess:
             self._say(f"not restarting: {decision.reason}")
             self._set(ProcessState.STOPPED)
             return False
-        self.reasons.append(f"exit: {decision.reason}")
+        how = _how_it_ended(self.exit_code, self.exit_signal)
+        self._record("crash", how)
         self.restarts += 1
         if decision.delay_ms <= 0:
-            self._say("restarting now")
+            self._say(f"restarting now ({how})")
             return True
-        self._say(f"restarting in {decision.delay_ms} ms ({decision.reason})")
+        self._say(f"restarting in {decision.delay_ms} ms ({decision.reason}; {how})")
         self._set(ProcessState.WAITING_RESTART)
         self._pending = asyncio.get_running_loop().create_task(
             self._restart_later(decision.delay_ms)
@@ -364,8 +393,7 @@ class ManagedProcess:
         publish, pm_id, name = self.host.publish, self.id, self.spec.name
 
         def sink(ts: float, lines: list[bytes]) -> None:
-            for line in lines:
-                publish(LogLine(pm_id, name, stream, ts, line))
+            publish(LogLines(pm_id, name, stream, ts, tuple(lines)))
 
         return sink
 
@@ -376,6 +404,9 @@ class ManagedProcess:
         self.state = state
         self._publish_state()
 
+    def _record(self, reason: str, detail: str) -> None:
+        self.reasons.append(RestartReason(time.time(), reason, detail))
+
     def _publish_state(self) -> None:
         self.host.publish(StateChanged(self.info(), time.time()))
 
@@ -384,6 +415,12 @@ class ManagedProcess:
         self.host.publish(
             Lifecycle(self.id, self.spec.name, time.time(), message, lvl)  # type: ignore[arg-type]
         )
+
+
+def _how_it_ended(code: int | None, signal: str | None) -> str:
+    if signal is not None:
+        return f"killed by {signal}"
+    return "did not start" if code is None else f"exit code {code}"
 
 
 def _resolve(future: asyncio.Future[int], status: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import secrets
 import signal
@@ -23,7 +24,10 @@ from corral.engine.tree import TOKEN_VAR
 
 IDLE_FLUSH_S = 0.1
 """A partial line (no newline yet) is handed out after this long without more bytes."""
-READ_CHUNK = 64 * 1024
+READ_CHUNK = 256 * 1024
+PIPE_SIZE = 1024 * 1024
+"""Kernel buffer asked for each output pipe (Linux's default limit for a user is 1 MiB)."""
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,7 @@ def new_token() -> str:
 
 def spawn(spec: AppSpec, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start the child in a new session with piped output. Raises OSError when exec fails."""
-    return subprocess.Popen(
+    popen = subprocess.Popen(
         argv_for(spec),
         cwd=spec.cwd,
         env=env,
@@ -79,6 +83,11 @@ def spawn(spec: AppSpec, env: dict[str, str]) -> subprocess.Popen[bytes]:
         start_new_session=True,
         close_fds=True,
     )
+    for pipe in (popen.stdout, popen.stderr):
+        # A bigger pipe means fewer wake-ups for a chatty child (the default is 64 KiB).
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
+    return popen
 
 
 LineSink = Callable[[float, list[bytes]], None]

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from corral.config.spec import AppSpec
 from corral.engine.api import UnknownTarget
-from corral.engine.events import Event, ProcessInfo, Removed, StateChanged
+from corral.engine.events import Event, Lifecycle, ProcessInfo, Removed, StateChanged
 from corral.engine.hub import Hub, Sink
+from corral.engine.logfiles import LogFiles, Rotation
 from corral.engine.process import ManagedProcess, signal_number
 from corral.engine.reaper import REAPER
 from corral.engine.states import ProcessState
@@ -38,13 +39,16 @@ def ensure_home(home: Path) -> Path:
 class Supervisor:
     """Owns every managed process; commands take a target (id, name, namespace or `all`)."""
 
-    def __init__(self, home: Path | str | None = None) -> None:
+    def __init__(self, home: Path | str | None = None, rotation: Rotation | None = None) -> None:
         self.home = str(ensure_home(Path(home) if home else default_home()))
         self.managed: set[int] = set()
         """Root pids of every live run, so tree walks never attribute one app's to another."""
         self._procs: dict[int, ManagedProcess] = {}
         self._next_id = 0
         self._hub = Hub()
+        self.logs = LogFiles(self.home, rotation, self._log_trouble)
+        """Writes every line to its files; the first sink, so files never lag a viewer."""
+        self._hub.add_sink(self.logs)
         self._table_lock = asyncio.Lock()
         self._open = False
         self.closing = False
@@ -71,6 +75,7 @@ class Supervisor:
             return
         self.closing = True
         await self._each(list(self._procs.values()), ManagedProcess.stop)
+        self.logs.close()
         REAPER.uninstall()
         self._open = False
 
@@ -79,6 +84,9 @@ class Supervisor:
     def publish(self, event: Event) -> None:
         """Hand EVENT to every sink and subscriber."""
         self._hub.publish(event)
+
+    def _log_trouble(self, message: str) -> None:
+        self.publish(Lifecycle(-1, "corral", time.time(), message, "error"))
 
     def add_sink(self, sink: Sink) -> None:
         """Call SINK synchronously for every event (it must never block)."""

@@ -1,0 +1,158 @@
+"""Log files: PM2's names and formats, and rotation that loses and repeats no line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from corral.engine import ProcessState, Supervisor
+from corral.engine.logfiles import Rotation, log_paths, rotated_files
+from tests.conftest import Recorder, app
+
+pytestmark = pytest.mark.timeout(120)
+Sup = tuple[Supervisor, Recorder]
+
+
+def read_all(path: str) -> bytes:
+    """The rotated files (oldest first, gz decompressed), then the live file."""
+    data = b""
+    for old in rotated_files(path):
+        with gzip.open(old, "rb") if old.endswith(".gz") else open(old, "rb") as handle:
+            data += handle.read()
+    return data + Path(path).read_bytes()
+
+
+async def run_to_exit(s: Supervisor, rec: Recorder, *specs: object) -> None:
+    await s.add(list(specs))  # type: ignore[arg-type]
+    await rec.wait_for(lambda _: all(p.state is ProcessState.STOPPED for p in s.processes()), 60)
+
+
+def numbers_in(data: bytes) -> list[int]:
+    return [int(re.match(rb"(?:\S+: )?(\d+)", line).group(1)) for line in data.splitlines()]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("args", "stream", "compress"),
+    [
+        (("200000",), "out", False),
+        (("100000", "--err"), "err", False),
+        (("20000", "--width", "3000"), "out", True),
+        (("100000", "--junk", "--no-final-newline"), "out", False),
+    ],
+    ids=["stdout", "stderr", "long-lines-gzip", "junk-no-final-newline"],
+)
+async def test_rotation_loses_no_line(
+    sup: Sup, args: tuple[str, ...], stream: str, compress: bool
+) -> None:
+    s, rec = sup
+    spec = app(
+        "numbers.py",
+        "n",
+        args=args,
+        autorestart=False,
+        time=True,
+        log_max_size=512 * 1024,
+        log_retain=10_000,
+        log_compress=compress,
+    )
+    await run_to_exit(s, rec, spec)
+    paths = log_paths(spec, 0, s.home)
+    path = paths.out if stream == "out" else paths.err
+    assert path is not None
+    rotated = rotated_files(path)
+    assert len(rotated) >= 5
+    if compress:
+        await rec.wait_for(lambda _: all(f.endswith(".gz") for f in rotated_files(path)), 30)
+    data = read_all(path)
+    count = int(args[0])
+    assert numbers_in(data) == list(range(count))
+    if "--junk" in args:
+        assert data.count(b"\xff\xfe") == count  # bytes kept exactly
+    # every line has its timestamp prefix
+    assert all(re.match(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d: ", line) for line in data.splitlines())
+
+
+async def test_retain_prunes_oldest(sup: Sup) -> None:
+    s, rec = sup
+    spec = app(
+        "numbers.py", "n", args=("50000",), autorestart=False, log_max_size=100_000, log_retain=3
+    )
+    await run_to_exit(s, rec, spec)
+    path = log_paths(spec, 0, s.home).out
+    assert path is not None
+    assert len(rotated_files(path)) == 3
+    assert numbers_in(read_all(path))[-1] == 49_999
+
+
+async def test_names_instances_and_dev_null(sup: Sup, tmp_path: Path) -> None:
+    s, rec = sup
+    await run_to_exit(
+        s,
+        rec,
+        app("crasher.py", "my_app", args=("0",), autorestart=False, instances=2),
+        app(
+            "crasher.py",
+            "solo",
+            args=("0",),
+            autorestart=False,
+            error_file="/dev/null",
+            out_file=str(tmp_path / "deep" / "solo.log"),
+            log_file="true",
+        ),
+    )
+    logs = Path(s.home, "logs")
+    assert sorted(os.listdir(logs)) == [
+        "my-app-error-0.log",
+        "my-app-error-1.log",
+        "my-app-out-0.log",
+        "my-app-out-1.log",
+        "solo.log",
+    ]
+    assert b"instance=1" in (logs / "my-app-out-1.log").read_bytes()
+    assert b"crasher pid=" in (tmp_path / "deep" / "solo.log").read_bytes()
+    assert b"crasher pid=" in (logs / "solo.log").read_bytes()  # combined
+
+
+async def test_json_and_date_format(sup: Sup) -> None:
+    s, rec = sup
+    await run_to_exit(
+        s,
+        rec,
+        app("chatty.py", "j", args=("3", "--exit"), autorestart=False, log_type="json"),
+        app(
+            "chatty.py",
+            "d",
+            args=("3", "--exit"),
+            autorestart=False,
+            log_date_format="YYYY-MM-DD HH:mm:ss.SSS Z",
+        ),
+    )
+    logs = Path(s.home, "logs")
+    objs = [json.loads(line) for line in (logs / "j-out.log").read_text().splitlines()]
+    assert [o["message"] for o in objs] == ["line 0", "line 1", "line 2", "done"]
+    assert set(objs[0]) == {"message", "timestamp", "type", "process_id", "app_name"}
+    assert objs[0]["type"] == "out" and objs[0]["app_name"] == "j" and objs[0]["process_id"] == 0
+    first = (logs / "d-out.log").read_text().splitlines()[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d\d:\d\d: line 0", first)
+
+
+async def test_reopen_after_external_rotation(sup: Sup) -> None:
+    s, rec = sup
+    spec = app("chatty.py", "c", args=("5", "--interval", "0.05"))
+    await s.add([spec])
+    path = Path(log_paths(spec, 0, s.home).out or "")
+    await rec.wait_for(lambda _: path.exists() and b"line 1" in path.read_bytes())
+    path.rename(path.with_suffix(".old"))
+    s.logs.reopen()
+    await rec.wait_for(lambda _: path.exists() and b"done" in path.read_bytes())
+    s.logs.truncate([0])
+    assert path.read_bytes() == b""
+
+
+def test_default_rotation_is_pm2_logrotate() -> None:
+    assert Rotation() == Rotation(10 * 1024 * 1024, 30, False, "0 0 * * *")

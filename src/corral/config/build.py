@@ -176,6 +176,10 @@ def _resolve(
     if isinstance(watch, tuple):
         values["watch"] = tuple(_absolute(path, cwd) for path in watch)
 
+    if values.get("listen"):
+        if values.get("exec_mode") == "fork":
+            report(written("listen"), "shared sockets need exec_mode = 'cluster' (or leave it out)")
+        values["exec_mode"] = "cluster"
     fields = {k: v for k, v in values.items() if k not in _NOT_SPEC_FIELDS}
     fields.update(
         name=name,

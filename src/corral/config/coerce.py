@@ -165,6 +165,13 @@ def log_type(value: object) -> str:
     raise ValueError(f'must be "raw" or "json", not {value!r}')
 
 
+def memory_scope(value: object) -> str:
+    """ "tree" (the process and its descendants) or "process" (the main process, as PM2)."""
+    if isinstance(value, str) and value.strip().lower() in ("tree", "process"):
+        return value.strip().lower()
+    raise ValueError(f'must be "tree" or "process", not {value!r}')
+
+
 def signal_name(value: object) -> str:
     """A signal as "SIGTERM", from "SIGTERM", "term", or its number."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -192,9 +199,15 @@ def cron(value: object) -> str | None:
     pattern = " ".join(value.split())
     if pattern in ("", "0"):
         return None
-    if _CRON_MACRO.fullmatch(pattern) or len(pattern.split(" ")) in (5, 6):
-        return pattern
-    raise ValueError(f"not a cron pattern: {value!r} (5 fields, or 6 with seconds)")
+    six = len(pattern.split(" ")) == 6
+    if _CRON_MACRO.fullmatch(pattern) or len(pattern.split(" ")) == 5 or six:
+        # Imported only when a file has a cron pattern: loading stays light otherwise.
+        from croniter import croniter
+
+        # PM2's 6-field form puts the seconds first; croniter's default puts them last.
+        if croniter.is_valid(pattern, second_at_beginning=six):
+            return pattern
+    raise ValueError(f"not a cron pattern: {value!r} (5 fields, or 6 with seconds first)")
 
 
 def log_path(value: object) -> str:
@@ -249,6 +262,32 @@ def env(value: object) -> dict[str, str | None]:
     return {str(name): env_value(item) for name, item in value.items()}
 
 
+def listen(value: object) -> tuple[str, ...]:
+    """Addresses to share among instances: `host:port`, `:port`, `[::1]:port`, `unix:/path`."""
+    from corral.config.listen import parse_listen
+
+    addresses = strings(value)
+    for address in addresses:
+        parse_listen(address)
+    return addresses
+
+
+def url(value: object) -> str:
+    """An http:// URL (health checks are plain HTTP on the machine itself)."""
+    text_value = text(value)
+    if not text_value.startswith("http://"):
+        raise ValueError(f"must be an http:// URL, not {text_value!r}")
+    return text_value
+
+
+def positive(value: object) -> int:
+    """A whole number of at least 1."""
+    number = count(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
 COERCE: dict[str, Callable[[Any], Any]] = {
     "text": text,
     "bool": boolean,
@@ -262,6 +301,7 @@ COERCE: dict[str, Callable[[Any], Any]] = {
     "instances": instances,
     "exec_mode": exec_mode,
     "log_type": log_type,
+    "memory_scope": memory_scope,
     "signal": signal_name,
     "cron": cron,
     "log_path": log_path,
@@ -269,5 +309,8 @@ COERCE: dict[str, Callable[[Any], Any]] = {
     "watch": watch,
     "filter_env": filter_env,
     "env": env,
+    "listen": listen,
+    "url": url,
+    "positive": positive,
 }
 """Coercion for every kind named in schema.KINDS."""

@@ -51,6 +51,13 @@ KINDS: dict[str, str] = {
     "log_retain": "count",
     "log_compress": "bool",
     "log_rotate_interval": "cron",
+    "listen": "listen",
+    "reuse_port": "bool",
+    "wait_ready": "bool",
+    "listen_timeout": "duration",
+    "ready_timeout_fails": "bool",
+    "health_check": "url",
+    "reload_parallel": "positive",
     "instance_var": "text",
     "increment_var": "text",
     "port": "port",
@@ -98,9 +105,7 @@ IGNORED: tuple[str, ...] = (
     "km_link",
     "windowsHide",
     "watch_options",
-    # Node IPC handshakes (not implemented yet; a child that never signals still runs).
-    "wait_ready",
-    "listen_timeout",
+    # Node's IPC shutdown message: corral stops apps with kill_signal.
     "shutdown_with_message",
     # PM2 CLI and daemon internals that corral handles its own way.
     "force",

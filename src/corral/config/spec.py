@@ -75,6 +75,20 @@ class AppSpec:
     """gzip rotated files; None: the global default (no)."""
     log_rotate_interval: str | None = None
     """Cron expression that rotates non-empty files; None: the global default (daily)."""
+    listen: tuple[str, ...] = ()
+    """Addresses whose sockets the engine binds once and shares with every instance."""
+    reuse_port: bool = False
+    """The app binds PORT itself with SO_REUSEPORT: reload may overlap old and new."""
+    wait_ready: bool = False
+    """Online only after READY=1 on NOTIFY_SOCKET (systemd's notify protocol)."""
+    listen_timeout: int = 3000
+    """How long to wait for readiness before giving up (see ready_timeout_fails)."""
+    ready_timeout_fails: bool = False
+    """A run not ready within listen_timeout is a failure, not online anyway."""
+    health_check: str | None = None
+    """http:// URL polled until 2xx before a run counts as ready."""
+    reload_parallel: int = 1
+    """Instances replaced at once by a rolling reload."""
     instance_var: str = "NODE_APP_INSTANCE"
     increment_var: str | None = None
     source: str | None = None
@@ -88,7 +102,7 @@ class AppSpec:
     def from_dict(cls, data: dict[str, Any]) -> AppSpec:
         """Rebuild a spec sent over RPC or saved in a dump; unknown keys are ignored."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("args", "interpreter_args", "stop_exit_codes", "ignore_watch"):
+        for key in ("args", "interpreter_args", "stop_exit_codes", "ignore_watch", "listen"):
             if key in known and known[key] is not None:
                 known[key] = tuple(known[key])
         if isinstance(known.get("watch"), list):

@@ -17,6 +17,14 @@ class UnknownTarget(LookupError):
     """No process matches the target; the CLI turns this into exit code 1."""
 
 
+class StartError(RuntimeError):
+    """Apps could not be added (a socket could not be bound); nothing was started."""
+
+
+class ReloadFailed(RuntimeError):
+    """A replacement never got ready; the old instances keep serving. CLI exit code 1."""
+
+
 class SupervisorAPI(Protocol):
     """Commands a front end may send, plus the event stream (a snapshot first).
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from corral.config.spec import AppSpec
-from corral.engine import policy, spawn, tree
+from corral.engine import policy, readiness, spawn, tree
 from corral.engine.events import (
     Event,
     Lifecycle,
@@ -28,8 +28,10 @@ from corral.engine.events import (
     StateChanged,
     Stream,
 )
+from corral.engine.notify import NotifySocket
 from corral.engine.policy import Decision, Ending, History
 from corral.engine.reaper import REAPER
+from corral.engine.sockets import SharedSockets
 from corral.engine.states import ProcessState, check_transition
 
 REASONS_KEPT = 20
@@ -61,6 +63,10 @@ class Run:
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     ending: Ending | None = None
     """Set by the command that ends this run on purpose; None means it ended on its own."""
+    ready: asyncio.Future[bool] | None = None
+    """Resolves True once the run is ready (at once without wait_ready/health_check),
+    False when it exited first or listen_timeout passed."""
+    notify: NotifySocket | None = None
 
     @property
     def pid(self) -> int:
@@ -116,6 +122,8 @@ class ManagedProcess:
         self.memory: int | None = None
         self.watching = False
         self.next_cron: float | None = None
+        self.sockets: SharedSockets | None = None
+        """The app's shared listening sockets (cluster mode), owned by the supervisor."""
         self._lock = asyncio.Lock()
         self._run: Run | None = None
         self._pending: asyncio.Task[None] | None = None
@@ -196,6 +204,49 @@ class ManagedProcess:
             self.restarts += 1
             await self._launch()
 
+    async def reload(self) -> bool:
+        """Replace the running instance without downtime when it shares sockets.
+
+        The replacement starts on the same sockets (or binds with SO_REUSEPORT itself);
+        once it is ready the old run is stopped gracefully. A replacement that exits or
+        is not ready in time (with ready_timeout_fails) is stopped and the old run keeps
+        serving: returns False. Apps without shared sockets are restarted, as in PM2.
+        """
+        if self.sockets is None and not self.spec.reuse_port:
+            await self.restart(Ending.USER_RESTART, "reload")
+            return True
+        async with self._lock:
+            old = self._run
+            if old is None or self.state is not ProcessState.ONLINE:
+                self._cancel_pending()
+                if old is not None:
+                    await self._end(Ending.USER_RESTART)
+                self.restarts += 1
+                self._record(policy.REASON[Ending.USER_RESTART], "reload")
+                await self._launch()
+                return True
+            self._say("reloading: starting a replacement")
+            try:
+                new = self._spawn_run()
+            except OSError as exc:
+                self._say(f"reload failed: cannot start the replacement: {exc}", "error")
+                return False
+            assert new.ready is not None
+            ok = await asyncio.shield(new.ready)
+            if not ok and (self.spec.ready_timeout_fails or new.exited.done()):
+                self._run = old
+                await self._terminate(new, Ending.USER_STOP)
+                self._say(
+                    "reload failed: the replacement never got ready; the old one serves on", "error"
+                )
+                return False
+            await self._terminate(old, Ending.USER_RESTART)
+            self.history = History()
+            self.restarts += 1
+            self._record(policy.REASON[Ending.USER_RESTART], "reload")
+            self._set(ProcessState.ONLINE)
+            return True
+
     def send_signal(self, sig: int) -> bool:
         """Send SIG to the root of the current run (PM2's sendSignal); False if not running."""
         if self._run is None:
@@ -229,32 +280,46 @@ class ManagedProcess:
         """Spawn a run; a spawn that fails is an exit like any other (the policy decides)."""
         while True:
             self._set(ProcessState.LAUNCHING)
-            token = spawn.new_token()
-            identity = spawn.Identity(
-                self.id,
-                self.spec.name,
-                self.spec.namespace,
-                self.instance,
-                self.increment_value,
-                self.host.home,
-            )
-            env = spawn.env_for(self.spec, identity, token)
             try:
-                popen = spawn.spawn(self.spec, env)
+                self._spawn_run()
             except OSError as exc:
                 self._say(f"cannot start {spawn.argv_for(self.spec)[0]}: {exc}", "error")
                 self.exit_code, self.exit_signal = None, None
                 decision = policy.decide(knobs_of(self.spec), self.history, Ending.EXIT, 0.0)
                 if self._apply(decision):
                     continue
-                return
-            self.env = env
-            self._begin(popen, token)
             return
 
-    def _begin(self, popen: subprocess.Popen[bytes], token: str) -> None:
+    def _spawn_run(self) -> Run:
+        """Start a new run and make it the current one; raises OSError when exec fails."""
+        token = spawn.new_token()
+        identity = spawn.Identity(
+            self.id,
+            self.spec.name,
+            self.spec.namespace,
+            self.instance,
+            self.increment_value,
+            self.host.home,
+        )
+        env = spawn.env_for(self.spec, identity, token)
+        notify = NotifySocket(token) if self.spec.wait_ready else None
+        if notify is not None:
+            env["NOTIFY_SOCKET"] = notify.env_value
+        try:
+            popen = spawn.spawn(self.spec, env, self.sockets)
+        except OSError:
+            if notify is not None:
+                notify.close()
+            raise
+        self.env = env
+        return self._begin(popen, token, notify)
+
+    def _begin(
+        self, popen: subprocess.Popen[bytes], token: str, notify: NotifySocket | None
+    ) -> Run:
         loop = asyncio.get_running_loop()
         run = Run(popen, token, time.time(), time.monotonic(), loop.create_future())
+        run.notify, run.ready = notify, loop.create_future()
         REAPER.watch(popen.pid, lambda status: _resolve(run.exited, status))
         self.host.managed.add(popen.pid)
         assert popen.stdout is not None
@@ -263,11 +328,40 @@ class ManagedProcess:
             loop.create_task(spawn.pump(popen.stdout, self._sink("out"))),
             loop.create_task(spawn.pump(popen.stderr, self._sink("err"))),
         ]
+        replacing = self._run is not None
         self._run = run
         self.exit_code, self.exit_signal = None, None
-        self._set(ProcessState.ONLINE)
         self._say(f"started (pid {popen.pid})")
+        if not replacing and not readiness.needed(self.spec):
+            self._set(ProcessState.ONLINE)
         self._spawn_task(self._watch(run))
+        self._spawn_task(self._await_ready(run))
+        return run
+
+    async def _await_ready(self, run: Run) -> None:
+        """Resolve RUN's readiness; a fresh start turns `online` then (PM2's wait_ready)."""
+        assert run.ready is not None
+        ok = await readiness.wait(self.spec, run.notify, run.exited)
+        if run.notify is not None:
+            run.notify.close()
+        if not run.ready.done():
+            run.ready.set_result(ok)
+        if self._run is not run or self.state is not ProcessState.LAUNCHING:
+            return
+        if ok:
+            self._set(ProcessState.ONLINE)
+        elif not run.exited.done():
+            waited = f"not ready after {self.spec.listen_timeout} ms"
+            if self.spec.ready_timeout_fails:
+                self._say(f"{waited}; killing it (ready_timeout_fails)", "error")
+                tree.send(
+                    tree.collect(run.pid, run.token, self.host.managed),
+                    signals.SIGKILL,
+                    group=run.pid,
+                )
+            else:
+                self._say(f"{waited}; considered online", "warn")
+                self._set(ProcessState.ONLINE)
 
     async def _watch(self, run: Run) -> None:
         """Wait for the run's root to exit; if nobody asked for it, let the policy decide."""
@@ -290,8 +384,17 @@ class ManagedProcess:
         """End the current run on purpose: kill its tree, then settle its accounts."""
         run = self._run
         assert run is not None
-        run.ending = ending
         self._set(ProcessState.STOPPING)
+        dead = await self._terminate(run, ending)
+        if not dead:
+            self._say("some processes survived SIGKILL", "error")
+            self._set(ProcessState.ERRORED)
+        elif ending is Ending.USER_STOP:
+            self._set(ProcessState.STOPPED)
+
+    async def _terminate(self, run: Run, ending: Ending) -> bool:
+        """Kill RUN's tree on purpose and settle its accounts; True if nothing survived."""
+        run.ending = ending
         dead = await tree.terminate(
             run.pid,
             run.token,
@@ -307,11 +410,7 @@ class ManagedProcess:
             REAPER.reap()
             status = run.exited.result() if run.exited.done() else 9
         await self._finish(run, status, cleanup=False)
-        if not dead:
-            self._say("some processes survived SIGKILL", "error")
-            self._set(ProcessState.ERRORED)
-        elif ending is Ending.USER_STOP:
-            self._set(ProcessState.STOPPED)
+        return dead
 
     async def _finish(self, run: Run, status: int, cleanup: bool = True) -> float:
         """Record how the run ended, kill what it left behind, drain its output."""
@@ -340,7 +439,10 @@ class ManagedProcess:
         spawn.close_quietly(run.popen)
         self.host.managed.discard(run.pid)
         REAPER.forget(run.pid)
-        self._run = None
+        if run.notify is not None:
+            run.notify.close()
+        if self._run is run:
+            self._run = None
         return uptime_ms
 
     def _apply(self, decision: Decision) -> bool:

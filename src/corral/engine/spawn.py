@@ -20,6 +20,7 @@ from typing import IO
 
 from corral.config.spec import AppSpec
 from corral.engine.lines import LineSplitter
+from corral.engine.sockets import SharedSockets
 from corral.engine.tree import TOKEN_VAR
 
 IDLE_FLUSH_S = 0.1
@@ -71,10 +72,21 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def spawn(spec: AppSpec, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start the child in a new session with piped output. Raises OSError when exec fails."""
+def spawn(
+    spec: AppSpec, env: dict[str, str], sockets: SharedSockets | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the child in a new session with piped output. Raises OSError when exec fails.
+
+    With SOCKETS the child inherits them as fds 3, 4, … (systemd socket activation).
+    """
+    argv = argv_for(spec)
+    pass_fds: tuple[int, ...] = ()
+    if sockets is not None and sockets.sockets:
+        argv = sockets.wrap(argv)
+        pass_fds = sockets.fds()
+        env = {**env, **sockets.env()}
     popen = subprocess.Popen(
-        argv_for(spec),
+        argv,
         cwd=spec.cwd,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -82,6 +94,7 @@ def spawn(spec: AppSpec, env: dict[str, str]) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         start_new_session=True,
         close_fds=True,
+        pass_fds=pass_fds,
     )
     for pipe in (popen.stdout, popen.stderr):
         # A bigger pipe means fewer wake-ups for a chatty child (the default is 64 KiB).

@@ -12,13 +12,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from pathlib import Path
 
 from corral.config.spec import AppSpec
-from corral.engine.api import UnknownTarget
-from corral.engine.events import Event, Lifecycle, ProcessInfo, Removed, StateChanged
+from corral.engine.api import ReloadFailed, StartError, UnknownTarget
+from corral.engine.events import (
+    Event,
+    HostSample,
+    Lifecycle,
+    MetricsSample,
+    ProcessInfo,
+    Removed,
+    StateChanged,
+)
 from corral.engine.hub import Hub, Sink
 from corral.engine.logfiles import LogFiles, Rotation
+from corral.engine.metrics import Sampler, Target
 from corral.engine.process import ManagedProcess, signal_number
 from corral.engine.reaper import REAPER
+from corral.engine.sockets import BindError, SharedSockets
 from corral.engine.states import ProcessState
+from corral.engine.triggers import Triggers
 
 Action = Callable[[ManagedProcess], Awaitable[None]]
 
@@ -39,7 +50,12 @@ def ensure_home(home: Path) -> Path:
 class Supervisor:
     """Owns every managed process; commands take a target (id, name, namespace or `all`)."""
 
-    def __init__(self, home: Path | str | None = None, rotation: Rotation | None = None) -> None:
+    def __init__(
+        self,
+        home: Path | str | None = None,
+        rotation: Rotation | None = None,
+        sample_interval: float = 1.0,
+    ) -> None:
         self.home = str(ensure_home(Path(home) if home else default_home()))
         self.managed: set[int] = set()
         """Root pids of every live run, so tree walks never attribute one app's to another."""
@@ -50,9 +66,16 @@ class Supervisor:
         """Writes every line to its files; the first sink, so files never lag a viewer."""
         self._hub.add_sink(self.logs)
         self._table_lock = asyncio.Lock()
+        self._sockets: dict[str, SharedSockets] = {}
+        """Each cluster app's listening sockets, by app name: they outlive every instance."""
         self._open = False
         self.closing = False
         """Set by `close` and `kill_now`: from then on nothing is restarted."""
+        self.sample_interval = sample_interval
+        """Seconds between two metrics samples, and so between two memory-limit checks."""
+        self._sampler = Sampler()
+        self._sampling: asyncio.Task[None] | None = None
+        self._triggers = Triggers(self)
 
     # --------------------------------------------------------------- lifecycle
 
@@ -68,13 +91,22 @@ class Supervisor:
         if not self._open:
             REAPER.install(asyncio.get_running_loop())
             self._open = True
+            run = self._sampler.run(self.sample_interval, self._targets, self._sampled)
+            self._sampling = asyncio.get_running_loop().create_task(run)
 
     async def close(self) -> None:
         """Stop every process (gracefully, all at once), then stop reaping."""
         if not self._open:
             return
         self.closing = True
+        await self._triggers.close()
         await self._each(list(self._procs.values()), ManagedProcess.stop)
+        for sockets in self._sockets.values():
+            sockets.close()
+        self._sockets.clear()
+        if self._sampling is not None:
+            self._sampling.cancel()
+            self._sampling = None
         self.logs.close()
         REAPER.uninstall()
         self._open = False
@@ -126,10 +158,13 @@ class Supervisor:
         """Register one process per instance of each spec and start those with autostart."""
         created: list[ManagedProcess] = []
         async with self._table_lock:
+            self._bind(specs)
             for spec in specs:
                 for _ in range(max(1, spec.instances)):
                     created.append(self._create(spec))
-        await self._each([p for p in created if p.spec.autostart], ManagedProcess.start)
+        starting = [p for p in created if p.spec.autostart]
+        self._triggers.resume(starting)
+        await self._each(starting, ManagedProcess.start)
         return [p.info() for p in created]
 
     def _create(self, spec: AppSpec) -> ManagedProcess:
@@ -142,6 +177,7 @@ class Supervisor:
             values = [p.increment_value for p in siblings if p.increment_value is not None]
             increment = max(values) + 1 if values else base
         proc = ManagedProcess(self, self._next_id, spec, instance, increment)
+        proc.sockets = self._sockets.get(spec.name)
         self._procs[proc.id] = proc
         self._next_id += 1
         proc._publish_state()
@@ -150,29 +186,64 @@ class Supervisor:
     # ---------------------------------------------------------------- commands
 
     async def start(self, target: str) -> list[ProcessInfo]:
-        return await self._on(target, ManagedProcess.start)
+        return await self._on(target, ManagedProcess.start, self._triggers.resume)
 
     async def stop(self, target: str) -> list[ProcessInfo]:
-        return await self._on(target, ManagedProcess.stop)
+        return await self._on(target, ManagedProcess.stop, self._triggers.pause)
 
     async def restart(self, target: str) -> list[ProcessInfo]:
-        return await self._on(target, ManagedProcess.restart)
+        return await self._on(target, ManagedProcess.restart, self._triggers.resume)
 
     async def reload(self, target: str) -> list[ProcessInfo]:
-        """Restart until cluster mode brings zero-downtime reload."""
-        return await self.restart(target)
+        """Rolling reload: `reload_parallel` instances at a time, each replaced only once its
+        successor is ready (apps without shared sockets are restarted, as in PM2)."""
+        procs = self.resolve(target)
+        failed: list[ManagedProcess] = []
+        step = max(1, min(p.spec.reload_parallel for p in procs))
+        for start in range(0, len(procs), step):
+            batch = procs[start : start + step]
+            results = await asyncio.gather(*(p.reload() for p in batch))
+            failed.extend(p for p, ok in zip(batch, results, strict=True) if not ok)
+        if failed:
+            names = ", ".join(f"{p.spec.name}[{p.id}]" for p in failed)
+            raise ReloadFailed(f"reload failed for {names}: the replacement never got ready")
+        return [p.info() for p in procs]
+
+    def _bind(self, specs: Sequence[AppSpec]) -> None:
+        """Bind the sockets of every new cluster app; on any failure none stays bound."""
+        fresh: dict[str, SharedSockets] = {}
+        for spec in specs:
+            if spec.listen and spec.name not in self._sockets and spec.name not in fresh:
+                sockets = SharedSockets(spec.listen)
+                try:
+                    sockets.bind()
+                except BindError as exc:
+                    for done in fresh.values():
+                        done.close()
+                    raise StartError(f"app {spec.name!r}: {exc.strerror}") from exc
+                fresh[spec.name] = sockets
+        self._sockets.update(fresh)
 
     async def delete(self, target: str) -> list[ProcessInfo]:
         """Stop and remove; ids restart from 0 once the table is empty (as PM2)."""
         procs = self.resolve(target)
+        await self._remove(procs)
+        return [p.info() for p in procs]
+
+    async def _remove(self, procs: list[ManagedProcess]) -> None:
+        """Stop PROCS and drop them from the table; an app's sockets close with its last."""
+        await self._triggers.forget(procs)
         await self._each(procs, ManagedProcess.stop)
+        self._sampler.forget(p.id for p in procs)
         async with self._table_lock:
             for proc in procs:
                 if self._procs.pop(proc.id, None) is not None:
                     self.publish(Removed(proc.id, proc.spec.name, time.time()))
+            left = {p.spec.name for p in self._procs.values()}
+            for name in [n for n in self._sockets if n not in left]:
+                self._sockets.pop(name).close()
             if not self._procs:
                 self._next_id = 0
-        return [p.info() for p in procs]
 
     async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
         """Send SIGNAL to each target's main process."""
@@ -198,14 +269,10 @@ class Supervisor:
             spec = procs[0].spec
             async with self._table_lock:
                 extra = [self._create(spec) for _ in range(count - len(procs))]
+            self._triggers.resume(extra)
             await self._each(extra, ManagedProcess.start)
         elif count < len(procs):
-            extra = sorted(procs, key=lambda p: p.id)[count:]
-            await self._each(extra, ManagedProcess.stop)
-            async with self._table_lock:
-                for proc in extra:
-                    self._procs.pop(proc.id, None)
-                    self.publish(Removed(proc.id, proc.spec.name, time.time()))
+            await self._remove(sorted(procs, key=lambda p: p.id)[count:])
         return [p.info() for p in self._procs.values() if p.spec.name == name]
 
     def kill_now(self) -> None:
@@ -218,10 +285,38 @@ class Supervisor:
         """Every managed process, in id order."""
         return list(self._procs.values())
 
+    # ---------------------------------------------------------------- metrics
+
+    def history(self, pm_id: int) -> list[MetricsSample]:
+        """PM_ID's recent samples, oldest first (15 min at 1 Hz), for sparklines."""
+        self.get(pm_id)
+        return self._sampler.history(pm_id)
+
+    def host(self) -> HostSample | None:
+        """The machine's latest CPU, memory and load figures (None before the first tick)."""
+        return self._sampler.last_host
+
+    def _targets(self) -> tuple[list[Target], set[int]]:
+        running = [(p.id, p.pid, p.token) for p in self._procs.values()]
+        return [Target(i, pid, tok) for i, pid, tok in running if pid and tok], self.managed
+
+    def _sampled(self, samples: list[MetricsSample], host: HostSample) -> None:
+        latest = {sample.id: sample for sample in samples}
+        for proc in self._procs.values():
+            sample = latest.get(proc.id)
+            proc.cpu, proc.memory = (sample.cpu, sample.memory) if sample else (None, None)
+        for sample in samples:
+            self.publish(sample)
+        self.publish(host)
+        self._triggers.check_memory(samples)
+
     # --------------------------------------------------------------- helpers
 
-    async def _on(self, target: str, action: Action) -> list[ProcessInfo]:
+    async def _on(
+        self, target: str, action: Action, first: Callable[[list[ManagedProcess]], None]
+    ) -> list[ProcessInfo]:
         procs = self.resolve(target)
+        first(procs)  # watching and cron follow the command, before it takes effect
         await self._each(procs, action)
         return [p.info() for p in procs]
 

@@ -1,0 +1,49 @@
+"""Provides when a run counts as ready: at once, on READY=1, or when its health check passes.
+
+Kept apart from process.py so the rule is one small function: the first of the signals
+the app is configured for, bounded by listen_timeout, and never after the run exited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from corral.config.spec import AppSpec
+from corral.engine.notify import NotifySocket, poll_health
+
+
+def needed(spec: AppSpec) -> bool:
+    """True when a fresh run must wait before it is `online`."""
+    return spec.wait_ready or bool(spec.health_check)
+
+
+async def wait(spec: AppSpec, notify: NotifySocket | None, exited: asyncio.Future[int]) -> bool:
+    """True once the run is ready; False if it exited first or listen_timeout passed."""
+    if not needed(spec):
+        return True
+    signals: list[asyncio.Future[bool]] = []
+    ended: asyncio.Future[bool] = asyncio.ensure_future(_exit_means_not_ready(exited))
+    if notify is not None:
+        signals.append(notify.ready)
+    health = asyncio.ensure_future(poll_health(spec.health_check)) if spec.health_check else None
+    if health is not None:
+        signals.append(health)
+    try:
+        done, _ = await asyncio.wait(
+            [*signals, ended],
+            timeout=spec.listen_timeout / 1000,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        return any(f in done and not f.cancelled() and f.result() is True for f in signals)
+    finally:
+        ended.cancel()
+        if health is not None:
+            health.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await health
+
+
+async def _exit_means_not_ready(exited: asyncio.Future[int]) -> bool:
+    await asyncio.shield(exited)
+    return False

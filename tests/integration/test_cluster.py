@@ -1,0 +1,181 @@
+"""Cluster mode: shared sockets, readiness, rolling reload with no failed request."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from corral.engine import ProcessState, Supervisor
+from corral.engine.api import ReloadFailed, StartError
+from tests.conftest import Recorder, app
+
+pytestmark = pytest.mark.timeout(90)
+Sup = tuple[Supervisor, Recorder]
+S = ProcessState
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(port: int, timeout: float = 5) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=timeout) as response:
+        return response.read().decode()
+
+
+class Load:
+    """Threads sending requests continuously; counts failures and who answered."""
+
+    def __init__(self, port: int, threads: int = 4) -> None:
+        self.port, self.ok, self.failed = port, 0, 0
+        self.pids: set[str] = set()
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run) for _ in range(threads)]
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pid = get(self.port)
+                with self._lock:
+                    self.ok += 1
+                    self.pids.add(pid)
+            except OSError as exc:
+                with self._lock:
+                    self.failed += 1
+                    self.errors.append(repr(exc))
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    yield free_port()
+
+
+def cluster(port: int, *args: str, **kw: object) -> object:
+    return app(
+        "httpd.py", "web", args=args, listen=(f"127.0.0.1:{port}",), exec_mode="cluster", **kw
+    )
+
+
+async def test_four_instances_share_one_port_and_reload_drops_nothing(sup: Sup, port: int) -> None:
+    s, rec = sup
+    await s.add([cluster(port, instances=4)])  # type: ignore[list-item]
+    await rec.wait_for(lambda _: all(p.state is S.ONLINE for p in s.processes()))
+    before = {p.pid for p in s.processes()}
+    with Load(port) as load:
+        await rec.wait_for(lambda _: load.ok > 20)
+        for _ in range(3):
+            await s.reload("web")
+        await rec.wait_for(lambda _: load.ok > 200)
+    after = {p.pid for p in s.processes()}
+    assert load.failed == 0, load.errors[:3]
+    assert len(load.pids) >= 3  # load is spread over instances
+    assert not before & after  # every instance was replaced
+    assert all(p.restarts == 3 for p in s.processes())
+    assert all(p.state is S.ONLINE for p in s.processes())
+
+
+async def test_wait_ready_and_listen_timeout(sup: Sup, port: int) -> None:
+    s, rec = sup
+    other = free_port()
+    await s.add(
+        [
+            cluster(port, "--notify", "--delay", "0.4", wait_ready=True),  # type: ignore[list-item]
+            app(
+                "httpd.py",
+                "slow",
+                args=("--notify", "--never-ready"),
+                listen=(f"127.0.0.1:{other}",),
+                wait_ready=True,
+                listen_timeout=300,
+            ),
+        ]
+    )
+    assert s.get(0).state is S.LAUNCHING
+    await rec.wait_for(lambda _: s.get(0).state is S.ONLINE and s.get(1).state is S.ONLINE)
+    assert get(port) == str(s.get(0).pid)
+    assert any(
+        "not ready after 300 ms; considered online" in getattr(e, "message", "") for e in rec.events
+    )
+
+
+async def test_replacement_that_never_gets_ready_keeps_the_old_one(sup: Sup, port: int) -> None:
+    s, rec = sup
+    spec = cluster(port, "--notify", wait_ready=True, listen_timeout=400, ready_timeout_fails=True)
+    await s.add([spec])  # type: ignore[list-item]
+    await rec.wait_for(lambda _: s.get(0).state is S.ONLINE)
+    old = s.get(0).pid
+    broken = cluster(
+        port,
+        "--notify",
+        "--never-ready",
+        wait_ready=True,
+        listen_timeout=400,
+        ready_timeout_fails=True,
+    )
+    s.get(0).replace_spec(broken)  # type: ignore[arg-type]
+    with pytest.raises(ReloadFailed):
+        await s.reload("web")
+    assert s.get(0).pid == old and s.get(0).state is S.ONLINE
+    assert get(port) == str(old)
+
+
+async def test_scale_under_load_and_sockets_close_on_delete(sup: Sup, port: int) -> None:
+    s, rec = sup
+    await s.add([cluster(port, instances=2)])  # type: ignore[list-item]
+    with Load(port, threads=2) as load:
+        await rec.wait_for(lambda _: load.ok > 10)
+        await s.scale("web", 4)
+        await rec.wait_for(lambda _: len(load.pids) >= 3 and load.ok > 100)
+        await s.scale("web", 1)
+        count = load.ok
+        await rec.wait_for(lambda _: load.ok > count + 50)
+    assert load.failed == 0, load.errors[:3]
+    await s.delete("web")
+    with pytest.raises(OSError):
+        get(port, timeout=1)
+
+
+async def test_port_in_use_is_a_clear_error_and_nothing_starts(sup: Sup, port: int) -> None:
+    s, _ = sup
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        with pytest.raises(StartError, match=rf"app 'web': cannot listen on 127.0.0.1:{port}"):
+            await s.add([app("sleeper.py", "ok"), cluster(port)])  # type: ignore[list-item]
+    assert await s.list() == []
+
+
+async def test_restart_of_cluster_waits_in_backlog(sup: Sup, port: int) -> None:
+    """Even a plain restart refuses nothing: the socket stays open in the supervisor."""
+    s, rec = sup
+    await s.add([cluster(port, instances=2)])  # type: ignore[list-item]
+    await rec.wait_for(lambda _: all(p.state is S.ONLINE for p in s.processes()))
+    with Load(port, threads=2) as load:
+        await rec.wait_for(lambda _: load.ok > 10)
+        t0 = time.monotonic()
+        await s.restart("web")
+        await asyncio.sleep(0)
+        count = load.ok
+        await rec.wait_for(lambda _: load.ok > count + 20)
+    assert load.failed == 0, load.errors[:3]
+    assert time.monotonic() - t0 < 10

@@ -122,7 +122,7 @@ def test_merged_output_and_crash_cycle(
     lifecycle = [m.groups() for line in up.lines if (m := LIFECYCLE.match(line))]
     assert any(msg.startswith("started (pid ") for name, _, msg in lifecycle if name == "crash")
     assert any("exited with code 2" in msg for _, _, msg in lifecycle)
-    assert any(msg == "restarting now" for _, _, msg in lifecycle)
+    assert any(msg == "restarting now (exit code 2)" for _, _, msg in lifecycle)
     # every output line is either an app line or a lifecycle line
     assert all(LINE.match(line) or LIFECYCLE.match(line) for line in up.lines)
     children = psutil.Process(up.proc.pid).children(recursive=True)

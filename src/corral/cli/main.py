@@ -10,35 +10,68 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Protocol
 
 from corral import __version__
 
+# Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class VerbModule(Protocol):
-    """What each `corral.cli.<module>` provides."""
+    class VerbModule(Protocol):
+        """What each `corral.cli.<module>` provides."""
 
-    def register(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
+        def register(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
-    def run(self, args: argparse.Namespace) -> int: ...
+        def run(self, args: argparse.Namespace) -> int: ...
 
 
-VERB_MODULES: tuple[str, ...] = ("up",)
+VERB_MODULES: tuple[str, ...] = ("up", "start", "lifecycle", "show", "daemonctl")
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""
+
+HOT_VERBS: dict[str, str] = {
+    verb: module
+    for module, verbs in (
+        ("show", ("list", "ls", "l", "ps", "status", "jlist", "describe", "show", "desc")),
+        ("show", ("info", "env")),
+        ("lifecycle", ("stop", "restart", "reload", "delete", "del", "reset", "scale")),
+        ("lifecycle", ("signal", "sendSignal")),
+        ("start", ("start",)),
+        ("daemonctl", ("ping", "kill", "update")),
+    )
+    for verb in verbs
+}
+"""Verbs whose module is registered alone when the verb comes first on the command line:
+building every verb's parser would import what they import (asyncio for `up`), and
+`corral jlist` must stay fast. A test checks this table against the registrations."""
 
 
 class UsageError(Exception):
     """Bad usage found after parsing; exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Failure(Exception):
+    """The operation failed or its target is unknown; exit code 1 (the message says which)."""
+
+
+def split_passthrough(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
+    """Split at the first `--`: what argparse sees, and the arguments for the app."""
+    items = list(argv)
+    if "--" not in items:
+        return items, None
+    at = items.index("--")
+    return items[:at], items[at + 1 :]
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with ONLY one verb module registered (see HOT_VERBS)."""
     parser = argparse.ArgumentParser(
         prog="corral",
         description="A process manager with a live terminal UI: PM2's verbs, for any program.",
     )
     parser.add_argument("-v", "--version", action="version", version=f"corral {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for name in VERB_MODULES:
+    for name in (only,) if only else VERB_MODULES:
         module: VerbModule = importlib.import_module(f"corral.cli.{name}")
         module.register(sub)
     return parser
@@ -46,17 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one verb; returns the exit code (0 ok, 1 failed, 2 bad usage or config)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    own, passthrough = split_passthrough(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(HOT_VERBS.get(own[0]) if own else None)
+    args = parser.parse_args(own)
     if not getattr(args, "module", None):
         parser.print_help(sys.stderr)
         return 2
+    if passthrough is not None and not getattr(args, "takes_passthrough", False):
+        parser.error(f"'{args.verb}' takes no arguments after --")
+    args.passthrough = passthrough or []
     module: VerbModule = importlib.import_module(args.module)
     try:
         return module.run(args)
     except UsageError as exc:
         print(f"corral: {exc}", file=sys.stderr)
         return 2
+    except Failure as exc:
+        print(f"corral: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

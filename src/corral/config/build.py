@@ -176,6 +176,12 @@ def _resolve(
     if isinstance(watch, tuple):
         values["watch"] = tuple(_absolute(path, cwd) for path in watch)
 
+    if _node_cluster(interpreter, keys, values):
+        # PM2 switches Node apps with `instances` to cluster mode; corral shares their port.
+        values["exec_mode"] = "cluster"
+        port = values.get("port") or env.get("PORT")
+        if port and not values.get("listen"):
+            values["listen"] = (f":{port}",)
     if values.get("listen"):
         if values.get("exec_mode") == "fork":
             report(written("listen"), "shared sockets need exec_mode = 'cluster' (or leave it out)")
@@ -191,6 +197,12 @@ def _resolve(
         source=ctx.source,
     )
     return AppSpec(**fields)
+
+
+def _node_cluster(interpreter: str | None, keys: AppKeys, values: Mapping[str, Any]) -> bool:
+    """PM2's rule: a node app with `instances` given, and exec_mode not forced to fork."""
+    is_node = interpreter is not None and os.path.basename(interpreter) in ("node", "nodejs")
+    return is_node and "instances" in keys.attrs and values.get("exec_mode") != "fork"
 
 
 def _absolute(path: str, base: str) -> str:

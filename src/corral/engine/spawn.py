@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from corral.config.spec import AppSpec
@@ -43,11 +44,21 @@ class Identity:
     home: str
 
 
+NODE_SHIM = str(Path(__file__).with_name("shims") / "node_listen.cjs")
+"""Preloaded into Node apps in cluster mode: their own listen(port) uses the shared socket."""
+
+
+def is_node(spec: AppSpec) -> bool:
+    """True when SPEC runs under node (PM2's automatic cluster mode applies to it)."""
+    return spec.interpreter is not None and Path(spec.interpreter).name in ("node", "nodejs")
+
+
 def argv_for(spec: AppSpec) -> list[str]:
     """The command line: interpreter and its args, the script, then the script's args."""
     if spec.interpreter is None:
         return [spec.script, *spec.args]
-    return [spec.interpreter, *spec.interpreter_args, spec.script, *spec.args]
+    preload = ["--require", NODE_SHIM] if spec.exec_mode == "cluster" and is_node(spec) else []
+    return [spec.interpreter, *preload, *spec.interpreter_args, spec.script, *spec.args]
 
 
 def env_for(spec: AppSpec, who: Identity, token: str) -> dict[str, str]:

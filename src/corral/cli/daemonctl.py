@@ -1,0 +1,120 @@
+"""Provides the verbs about the daemon itself: ping, kill and update.
+
+`kill` stops every app gracefully, then the daemon, and returns once the daemon's process
+is gone (so nothing is left behind). `update` is PM2's dump, kill, resurrect: the old
+daemon's processes are read, the old daemon is killed, a new one (this CLI's version)
+starts and gets every process back, started unless it was stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from corral.cli import session
+from corral.cli.main import Failure
+from corral.daemon.client import Client, NotRunning
+
+EXIT_TIMEOUT_S = 30.0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("ping", help="start the daemon if needed and check it answers")
+    session.add_json_flag(parser)
+    parser.set_defaults(module=__name__, action="ping")
+    parser = sub.add_parser("kill", help="stop every app, then the daemon")
+    session.add_json_flag(parser)
+    parser.set_defaults(module=__name__, action="kill")
+    parser = sub.add_parser(
+        "update", help="replace the daemon with this version, keeping every app"
+    )
+    session.add_json_flag(parser)
+    parser.set_defaults(module=__name__, action="update")
+
+
+@session.guarded
+def run(args: argparse.Namespace) -> int:
+    if args.action == "ping":
+        with session.connect() as client:
+            answer = client.call("ping")
+        if args.json:
+            print(json.dumps(answer))
+        else:
+            print(f"pong: daemon pid {answer.get('pid')}, corral {answer.get('version')}")
+        return 0
+    if args.action == "kill":
+        running = _existing()
+        if running is None:
+            print("[corral] no daemon running")
+            return 0
+        rows = _kill(running)
+        return session.render(session.Result("kill", rows, [_killed(rows)], table=False), args)
+    return _update(args)
+
+
+def _existing() -> Client | None:
+    """The running daemon (any version), or None; never starts one."""
+    try:
+        return session.connect(start=False, any_protocol=True)
+    except NotRunning:
+        return None
+
+
+def _kill(client: Client) -> list[session.Row]:
+    """Ask CLIENT's daemon to stop everything and exit; wait until its process is gone."""
+    pid = client.daemon.extra.get("pid")
+    with client:
+        rows: list[session.Row] = client.call("kill")
+    if isinstance(pid, int) and not _wait_gone(pid, time.monotonic() + EXIT_TIMEOUT_S):
+        raise Failure(f"the daemon (pid {pid}) stopped its apps but did not exit")
+    return rows
+
+
+def _killed(rows: list[session.Row]) -> str:
+    return f"stopped {len(rows)} process{'es' if len(rows) != 1 else ''}; daemon stopped"
+
+
+def _update(args: argparse.Namespace) -> int:
+    old = _existing()
+    rows: list[session.Row] = []
+    before = "none"
+    if old is not None:
+        before = f"{old.daemon.corral} (pid {old.daemon.extra.get('pid')})"
+        rows = old.call("list", metrics=False)
+        _kill(old)
+    entries = [{"spec": r["spec"], "status": r["status"]} for r in sorted(rows, key=_by_id)]
+    with session.connect() as client:
+        restored = client.call("restore", entries=entries) if entries else []
+        after = f"{client.daemon.corral} (pid {client.daemon.extra.get('pid')})"
+        note = f"daemon {before} replaced by {after}; {len(restored)} processes restored"
+        return session.render(session.Result("update", restored, [note]), args, client)
+
+
+def _by_id(row: session.Row) -> int:
+    value = row.get("id")
+    return value if isinstance(value, int) else 0
+
+
+def _wait_gone(pid: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if _gone(pid):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _gone(pid: int) -> bool:
+    """True once PID has exited (a zombie counts: it runs nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True

@@ -1,0 +1,167 @@
+"""Provides what every daemon verb shares: connecting, errors, targets and rendering.
+
+Verbs compute a `Result` (rows the daemon returned, notes, an exit code) and `render`
+prints it for people or as JSON (style D14). Only the standard library and the daemon's
+client are imported here: `corral jlist` goes through this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+
+from corral import __version__
+from corral.cli.main import Failure, UsageError
+from corral.daemon import protocol
+from corral.daemon.client import Client, DaemonError, NotRunning
+from corral.daemon.paths import Home, home
+
+# Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+Row = dict[str, "Any"]
+
+ECOSYSTEM_SUFFIXES = (".toml", ".json", ".json5", ".yaml", ".yml")
+ECOSYSTEM_JS = (".config.js", ".config.cjs", ".config.mjs")
+
+
+class Result:
+    """What one verb did: the processes it touched, messages, and its exit code."""
+
+    __slots__ = ("exit_code", "notes", "rows", "table", "verb")
+
+    def __init__(
+        self,
+        verb: str,
+        rows: list[Row] | None = None,
+        notes: list[str] | None = None,
+        exit_code: int = 0,
+        table: bool = True,
+    ) -> None:
+        self.verb = verb
+        self.rows = rows or []
+        """What the daemon returned for the processes the verb touched."""
+        self.notes = notes or []
+        self.exit_code = exit_code
+        """0 ok, 1 failed or unknown target, 2 bad usage or config."""
+        self.table = table
+        """Print the process table afterwards (PM2 does after every action)."""
+
+
+def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn daemon and connection errors into the CLI's exit codes (1, or 2 for bad params)."""
+
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except DaemonError as exc:
+            if exc.code == protocol.ErrorCode.BAD_PARAMS:
+                raise UsageError(exc.message) from None
+            raise Failure(exc.message) from None
+        except (NotRunning, OSError) as exc:
+            raise Failure(str(exc)) from None
+
+    return wrapper
+
+
+def where() -> Home:
+    """The home this CLI talks about."""
+    return home()
+
+
+def connect(*, start: bool = True, any_protocol: bool = False) -> Client:
+    """A client of the daemon (started if needed); warns when its version differs from ours.
+
+    A daemon speaking another protocol is refused (exit 1) unless ANY_PROTOCOL: `kill`
+    and `update` use only the methods every version keeps.
+    """
+    try:
+        client = Client.connect(where())
+    except NotRunning:
+        if not start:
+            raise
+        from corral.daemon.launch import LaunchError, connect_or_start
+
+        try:
+            client = connect_or_start(where())
+        except LaunchError as exc:
+            raise Failure(str(exc)) from None
+    daemon = client.daemon
+    if daemon.version != protocol.PROTOCOL_VERSION and not any_protocol:
+        client.close()
+        raise Failure(
+            f"the daemon speaks protocol {daemon.version} (corral {daemon.corral}), this CLI "
+            f"speaks {protocol.PROTOCOL_VERSION} (corral {__version__}); run 'corral update'"
+        )
+    if daemon.corral != __version__ and not any_protocol:
+        print(
+            f"corral: the daemon runs version {daemon.corral}, this CLI is {__version__}; "
+            "run 'corral update'",
+            file=sys.stderr,
+        )
+    return client
+
+
+def is_ecosystem(target: str) -> bool:
+    """Whether TARGET names an ecosystem file (by PM2's rule: its name, and it exists)."""
+    lower = target.lower()
+    named = lower.endswith(ECOSYSTEM_SUFFIXES) or lower.endswith(ECOSYSTEM_JS)
+    return named and os.path.isfile(target)
+
+
+def load_apps(path: str, args: argparse.Namespace) -> list[Any]:
+    """The AppSpecs of an ecosystem file (`--only`, `--env` applied); bad config exits 2."""
+    from corral.config import ConfigError, load_ecosystem
+
+    only = getattr(args, "only", None)
+    names = [n for n in only.split(",") if n] if only else None
+    try:
+        eco = load_ecosystem(path, env_profile=getattr(args, "env_profile", None), only=names)
+    except ConfigError as exc:
+        raise UsageError(f"bad config:\n{exc}") from None
+    return list(eco.apps)
+
+
+def expand_targets(targets: Sequence[str], args: argparse.Namespace) -> list[str]:
+    """Targets with each ecosystem file replaced by the names of its apps."""
+    out: list[str] = []
+    for target in targets:
+        if is_ecosystem(target):
+            out += [spec.name for spec in load_apps(target, args)]
+        else:
+            out.append(target)
+    return out
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """`--json`: print what the verb returned as one JSON array instead of a table."""
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def render(result: Result, args: argparse.Namespace, client: Client | None = None) -> int:
+    """Print RESULT for people (notes, then the table) or as JSON; returns its exit code."""
+    if getattr(args, "json", False):
+        print(json.dumps(result.rows, ensure_ascii=False))
+        return result.exit_code
+    for note in result.notes:
+        print(f"[corral] {note}")
+    if result.table and client is not None:
+        from corral.cli import table
+
+        rows = client.call("list")
+        sys.stdout.write(table.render(rows, sys.stdout, compact_when_piped=True))
+    return result.exit_code
+
+
+def done(verb: str, rows: list[Row]) -> str:
+    """PM2's one-line summary: `stop: web (0), api (1)`."""
+    if not rows:
+        return f"{verb}: nothing to do"
+    return f"{verb}: " + ", ".join(f"{r['name']} ({r['id']})" for r in rows)

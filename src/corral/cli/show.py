@@ -1,0 +1,160 @@
+"""Provides the read-only verbs: list (ls, l, ps, status), jlist, describe (show) and env.
+
+These are the hot path: they import the socket client, json and this module only (no
+engine, asyncio, psutil or config parsers), so `corral jlist` stays near interpreter
+start-up time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from corral.cli import session
+
+# Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "list", aliases=["ls", "l", "ps", "status"], help="show the process table"
+    )
+    session.add_json_flag(parser)
+    parser.set_defaults(module=__name__, action="list")
+
+    parser = sub.add_parser("jlist", help="print every process as one JSON array")
+    parser.set_defaults(module=__name__, action="jlist")
+
+    parser = sub.add_parser(
+        "describe",
+        aliases=["show", "desc", "info"],
+        help="everything about processes: config, paths, env keys, restarts",
+    )
+    parser.add_argument("targets", nargs="+", help="id, name, namespace or all")
+    session.add_json_flag(parser)
+    parser.set_defaults(module=__name__, action="describe")
+
+    parser = sub.add_parser("env", help="print the environment a process was given")
+    parser.add_argument("target", help="id (or name)")
+    session.add_json_flag(parser)
+    parser.set_defaults(module=__name__, action="env")
+
+
+@session.guarded
+def run(args: argparse.Namespace) -> int:
+    action: str = args.action
+    with session.connect() as client:
+        if action == "jlist" or (action == "list" and args.json):
+            rows = client.call("list")
+            sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+            return 0
+        if action == "list":
+            from corral.cli import table
+
+            sys.stdout.write(table.render(client.call("list"), sys.stdout))
+            return 0
+        targets = args.targets if action == "describe" else [args.target]
+        rows = client.call("list", targets=session.expand_targets(targets, args))
+    if action == "env":
+        env = rows[0].get("env") or (rows[0].get("spec") or {}).get("env") or {}
+        if args.json:
+            print(json.dumps(env, ensure_ascii=False))
+        else:
+            sys.stdout.write("".join(f"{k}: {v}\n" for k, v in sorted(env.items())))
+        return 0
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    sys.stdout.write("\n".join(describe(row) for row in rows))
+    return 0
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def describe(row: dict[str, Any]) -> str:
+    """PM2's `describe` as aligned `key  value` lines, then reasons and env keys."""
+    from corral.cli.table import memory, uptime
+
+    spec: dict[str, Any] = row.get("spec") or {}
+    logs: dict[str, Any] = row.get("logs") or {}
+    watch = spec.get("watch")
+    pairs = [
+        ("status", row.get("status")),
+        ("name", row.get("name")),
+        ("namespace", row.get("namespace")),
+        ("id", row.get("id")),
+        ("instance", row.get("instance")),
+        ("pid", row.get("pid") or "-"),
+        ("restarts", row.get("restarts")),
+        ("unstable restarts", row.get("unstable_restarts")),
+        ("uptime", uptime(row.get("uptime_ms", 0)) if row.get("pid") else "-"),
+        ("started at", _when(row.get("started_at"))),
+        ("created at", _when(row.get("created_at"))),
+        ("last exit", _exit(row)),
+        ("cpu / memory", f"{row.get('cpu', 0):.0f}% / {memory(row.get('memory', 0))}"),
+        ("script path", spec.get("script")),
+        ("script args", " ".join(spec.get("args") or ()) or "-"),
+        ("interpreter", spec.get("interpreter") or "none"),
+        ("interpreter args", " ".join(spec.get("interpreter_args") or ()) or "-"),
+        ("exec cwd", spec.get("cwd")),
+        ("exec mode", row.get("exec_mode")),
+        ("instances", spec.get("instances")),
+        ("out log path", logs.get("out") or "-"),
+        ("error log path", logs.get("err") or "-"),
+        ("combined log path", logs.get("combined") or "-"),
+        ("autorestart", spec.get("autorestart")),
+        ("max restarts", spec.get("max_restarts")),
+        ("min uptime", f"{spec.get('min_uptime')} ms"),
+        ("restart delay", f"{spec.get('restart_delay')} ms"),
+        ("exp backoff delay", _ms(spec.get("exp_backoff_restart_delay"))),
+        ("kill timeout", f"{spec.get('kill_timeout')} ms ({spec.get('kill_signal')} first)"),
+        ("stop exit codes", ", ".join(map(str, spec.get("stop_exit_codes") or ())) or "-"),
+        (
+            "max memory restart",
+            memory(spec["max_memory_restart"]) if spec.get("max_memory_restart") else "-",
+        ),
+        ("cron restart", spec.get("cron_restart") or "-"),
+        ("watch & reload", _watch(watch, bool(row.get("watch")))),
+        ("source", spec.get("source") or "command line"),
+    ]
+    head = f"Describing process with id {row.get('id')} - name {row.get('name')}"
+    width = max(len(key) for key, _ in pairs)
+    lines = [head, *(f"  {key.ljust(width)}  {value}" for key, value in pairs)]
+    reasons = row.get("reasons") or []
+    lines.append("  last restart reasons:" if reasons else "  last restart reasons: none")
+    lines += [f"    {_reason(reason)}" for reason in reasons]
+    env_keys = sorted((row.get("env") or spec.get("env") or {}).keys())
+    lines.append(f"  env keys ({len(env_keys)}): " + ", ".join(env_keys))
+    return "\n".join(lines) + "\n"
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, dict):
+        return f"{_when(reason.get('time'))}  {reason.get('reason')}: {reason.get('detail')}"
+    return str(reason)
+
+
+def _exit(row: dict[str, Any]) -> str:
+    if row.get("exit_signal"):
+        return f"killed by {row['exit_signal']}"
+    if row.get("exit_code") is not None:
+        return f"code {row['exit_code']}"
+    return "-"
+
+
+def _ms(value: object) -> str:
+    return f"{value} ms" if value is not None else "-"
+
+
+def _watch(config: object, active: bool) -> str:
+    if not config:
+        return "disabled"
+    what = "cwd" if config is True else ", ".join(map(str, config))  # type: ignore[call-overload]
+    return f"{'watching' if active else 'configured (not active yet)'}: {what}"

@@ -1,0 +1,125 @@
+"""Provides AsyncClient: SupervisorAPI over the daemon's socket, for the TUI (`corral monit`).
+
+Each command opens its own short connection (connect + hello is well under a
+millisecond on a Unix socket), so commands from different widgets run concurrently
+and a slow `stop` never holds up a `list`. `events()` holds one subscribed connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from corral.config.spec import AppSpec
+from corral.daemon import protocol
+from corral.daemon.client import DaemonError, NotRunning
+from corral.daemon.paths import Home, home
+from corral.engine.api import UnknownTarget
+from corral.engine.events import Event, ProcessInfo, event_from_dict
+
+READ_LIMIT = 256 * 1024 * 1024
+"""Replies can be large (`list` of many apps with their environments)."""
+
+
+class AsyncClient:
+    """The daemon as a SupervisorAPI; UnknownTarget and DaemonError as the engine raises."""
+
+    def __init__(self, where: Home | None = None) -> None:
+        self.where = where or home()
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        try:
+            reader, writer = await asyncio.open_unix_connection(self.where.socket, limit=READ_LIMIT)
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise NotRunning(f"no daemon answers on {self.where.socket}") from exc
+        writer.write(protocol.encode(protocol.hello()))
+        message = await _receive(reader)
+        if "error" in message:
+            writer.close()
+            raise _error(message["error"])
+        protocol.parse_hello(message)
+        return reader, writer
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """One request on a fresh connection; raises UnknownTarget or DaemonError."""
+        reader, writer = await self._open()
+        try:
+            writer.write(protocol.encode(protocol.request(1, method, params)))
+            await writer.drain()
+            while True:
+                message = await _receive(reader)
+                if message.get("id") == 1:
+                    break
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+        if "error" in message:
+            raise _error(message["error"])
+        return message.get("result")
+
+    async def _infos(self, method: str, **params: Any) -> list[ProcessInfo]:
+        rows = await self.call(method, **params)
+        return [ProcessInfo.from_dict(row) for row in rows]
+
+    async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
+        return await self._infos("add", specs=[s.to_dict() for s in specs])
+
+    async def start(self, target: str) -> list[ProcessInfo]:
+        return await self._infos("start", targets=[target])
+
+    async def stop(self, target: str) -> list[ProcessInfo]:
+        return await self._infos("stop", targets=[target])
+
+    async def restart(self, target: str) -> list[ProcessInfo]:
+        return await self._infos("restart", targets=[target])
+
+    async def reload(self, target: str) -> list[ProcessInfo]:
+        return await self._infos("reload", targets=[target])
+
+    async def delete(self, target: str) -> list[ProcessInfo]:
+        return await self._infos("delete", targets=[target])
+
+    async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
+        return await self._infos("signal", signal=signal, targets=[target])
+
+    async def reset(self, target: str) -> list[ProcessInfo]:
+        return await self._infos("reset", targets=[target])
+
+    async def scale(self, name: str, count: int) -> list[ProcessInfo]:
+        return await self._infos("scale", name=name, count=count)
+
+    async def list(self) -> list[ProcessInfo]:
+        return await self._infos("list")
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every process's state first, then live events, until the daemon goes away."""
+        reader, writer = await self._open()
+        try:
+            writer.write(protocol.encode(protocol.request(1, "subscribe", {})))
+            await writer.drain()
+            while True:
+                message = await _receive(reader)
+                if "event" in message:
+                    yield event_from_dict(message["event"])
+                elif "error" in message:
+                    raise _error(message["error"])
+        finally:
+            writer.close()
+
+
+async def _receive(reader: asyncio.StreamReader) -> dict[str, Any]:
+    line = await reader.readline()
+    if not line.endswith(b"\n"):
+        raise NotRunning("the daemon closed the connection")
+    return protocol.decode(line)
+
+
+def _error(body: object) -> Exception:
+    code = str(body.get("code")) if isinstance(body, dict) else "error"
+    message = str(body.get("message")) if isinstance(body, dict) else str(body)
+    if code == protocol.ErrorCode.UNKNOWN_TARGET:
+        return UnknownTarget(message)
+    return DaemonError(code, message)

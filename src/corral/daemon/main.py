@@ -1,0 +1,110 @@
+"""Provides the daemon's entry point, `python -m corral.daemon [--home H] [--foreground]`.
+
+Without --foreground it forks once and the parent exits, so the daemon is nobody's
+child: the CLI that launched it (in a new session, stdio on daemon.log) reaps the parent
+at once, and the daemon, no longer a session leader, can never acquire a terminal.
+
+The daemon holds an exclusive flock on daemon.pid while it lives (a second daemon for
+the same home exits 1). SIGTERM and SIGINT stop every app gracefully, then exit 0;
+SIGHUP is ignored (the terminal that started the first CLI may close).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import corral
+from corral.daemon.log import log
+from corral.daemon.paths import Home, home
+
+if TYPE_CHECKING:
+    from corral.engine.events import Event
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the daemon; returns its exit code."""
+    parser = argparse.ArgumentParser(prog="python -m corral.daemon")
+    parser.add_argument("--home", help="the daemon's home (default $CORRAL_HOME or ~/.corral)")
+    parser.add_argument("--foreground", action="store_true", help="do not fork")
+    args = parser.parse_args(argv)
+    where = home(args.home).ensure()
+    if not args.foreground and os.fork() > 0:
+        os._exit(0)
+    return run(where)
+
+
+def run(where: Home) -> int:
+    """Serve WHERE until killed; 1 if another daemon owns it or the socket cannot be bound."""
+    fd = os.open(where.pid_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log(f"another daemon owns {where.root}; exiting")
+        os.close(fd)
+        return 1
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    os.chdir(where.root)  # hold no user folder busy
+    try:
+        return asyncio.run(_serve(where))
+    except Exception:
+        log("daemon failed:\n" + traceback.format_exc().rstrip())
+        return 1
+    finally:
+        # Unlink before unlocking, so a new daemon never sees our stale pid.
+        with contextlib.suppress(OSError):
+            os.unlink(where.pid_file)
+        os.close(fd)
+
+
+async def _serve(where: Home) -> int:
+    from corral.daemon.methods import Methods
+    from corral.daemon.server import AlreadyRunning, Server
+    from corral.engine.supervisor import Supervisor
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.set_exception_handler(_loop_error)
+    supervisor = Supervisor(where.root)
+    supervisor.add_sink(_log_lifecycle)
+    async with supervisor:
+        server = Server(Methods(supervisor), where, stop.set)
+        try:
+            await server.start()
+        except (AlreadyRunning, OSError) as exc:
+            log(f"cannot serve: {exc}")
+            return 1
+        log(f"corral {corral.__version__} daemon (pid {os.getpid()}) serving {where.socket}")
+        await stop.wait()
+        log("stopping every app")
+        await server.close()
+    log("daemon exited")
+    return 0
+
+
+def _log_lifecycle(event: Event) -> None:
+    """Keep PM2's pm2.log habit: what happened to each app goes to daemon.log."""
+    if event.kind == "lifecycle":
+        log(f"{event.name}[{event.id}] {event.message}")
+
+
+def _loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    exc = context.get("exception")
+    detail = "".join(traceback.format_exception(exc)) if isinstance(exc, BaseException) else ""
+    log(f"event loop: {context.get('message')} {detail}".rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Provides Methods: the RPC method table, each method a call on the Supervisor.
+
+Methods that change the process table run one at a time (one lock for the daemon), so
+commands from concurrent clients interleave whole and the table stays consistent; reads
+(`ping`, `list`) never wait for them. A method raises `MethodError` for anything the
+client should hear about; `UnknownTarget` becomes an `unknown_target` error.
+
+Methods and params (every `targets` is a non-empty list of ids, names, namespaces, `all`):
+
+    ping                                   -> {pong, pid, version, protocol, home, processes}
+    list     {targets?, metrics?=true}     -> [row]   (see rows.py)
+    add      {specs: [spec], replace?}     -> [row]   replace: a running name restarts with it
+    restore  {entries: [{spec, status}]}   -> [row]   one process per entry (update, resurrect)
+    start|stop|reload|reset|delete {targets}          -> [row]
+    restart  {targets, env?}               -> [row]   env: layered over each spec's env first
+    signal   {signal, targets}             -> [row]
+    scale    {name, count: N|"+N"|"-N"}    -> [row]
+    kill                                   -> [row]   stops every app; the daemon then exits
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import pwd
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import corral
+from corral.daemon import protocol
+from corral.daemon.metrics import Metrics
+from corral.daemon.rows import row
+from corral.daemon.specs import spec_from_wire
+from corral.engine.api import UnknownTarget
+from corral.engine.process import ManagedProcess, signal_number
+from corral.engine.supervisor import Supervisor
+
+Params = dict[str, Any]
+Handler = Callable[[Params], Awaitable[Any]]
+Action = Callable[[ManagedProcess], Awaitable[None]]
+
+MUTATING = frozenset(
+    {"add", "restore", "start", "stop", "restart", "reload", "reset", "delete", "signal"}
+    | {"scale", "kill"}
+)
+
+
+class MethodError(Exception):
+    """An error the client should see, with its protocol code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _bad(message: str) -> MethodError:
+    return MethodError(protocol.ErrorCode.BAD_PARAMS, message)
+
+
+def _targets(params: Params) -> list[str]:
+    targets = params.get("targets")
+    if isinstance(targets, str):
+        targets = [targets]
+    if not isinstance(targets, list) or not targets:
+        raise _bad("targets must be a non-empty list of strings")
+    if not all(isinstance(t, str) and t for t in targets):
+        raise _bad("targets must be a non-empty list of strings")
+    return targets
+
+
+def _user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+class Methods:
+    """The daemon's RPC surface over one Supervisor."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.sup = supervisor
+        self.home = supervisor.home
+        self.metrics = Metrics()
+        self.user = _user()
+        self.killing = False
+        """Set by `kill`: the server shuts down once the reply is sent."""
+        self._lock = asyncio.Lock()
+        self._table: dict[str, Handler] = {
+            "ping": self.ping,
+            "list": self.list_rows,
+            "add": self.add,
+            "restore": self.restore,
+            "start": self._simple(ManagedProcess.start),
+            "stop": self._simple(ManagedProcess.stop),
+            "reload": self.restart,  # until cluster mode lands
+            "restart": self.restart,
+            "reset": self.reset,
+            "delete": self.delete,
+            "signal": self.signal,
+            "scale": self.scale,
+            "kill": self.kill,
+        }
+
+    async def call(self, method: str, params: Params) -> Any:
+        """Run METHOD; raises MethodError for anything the client should hear about."""
+        handler = self._table.get(method)
+        if handler is None:
+            raise MethodError(protocol.ErrorCode.UNKNOWN_METHOD, f"unknown method {method!r}")
+        if self.killing and method != "ping":
+            raise MethodError(protocol.ErrorCode.BUSY, "the daemon is shutting down")
+        try:
+            if method in MUTATING:
+                async with self._lock:
+                    return await handler(params)
+            return await handler(params)
+        except UnknownTarget as exc:
+            raise MethodError(protocol.ErrorCode.UNKNOWN_TARGET, str(exc)) from None
+
+    # ------------------------------------------------------------------ reads
+
+    async def ping(self, _params: Params) -> dict[str, Any]:
+        return {
+            "pong": True,
+            "pid": os.getpid(),
+            "version": corral.__version__,
+            "protocol": protocol.PROTOCOL_VERSION,
+            "home": self.sup.home,
+            "processes": len(self.sup.processes()),
+        }
+
+    async def list_rows(self, params: Params) -> list[dict[str, Any]]:
+        procs = self._resolve(_targets(params)) if "targets" in params else self.sup.processes()
+        return self.rows(procs, metrics=params.get("metrics", True) is not False)
+
+    def rows(
+        self, procs: Iterable[ManagedProcess], *, metrics: bool = False
+    ) -> list[dict[str, Any]]:
+        """Wire rows for PROCS, measured when METRICS (a /proc walk: `list` only)."""
+        infos = [p.info() for p in procs]
+        unmeasured = [i.pid for i in infos if i.pid and getattr(i, "cpu", None) is None]
+        samples = self.metrics.sample(unmeasured) if metrics and unmeasured else {}
+        return [row(i, self.home, samples.get(i.pid or -1), self.user) for i in infos]
+
+    # ---------------------------------------------------------------- changes
+
+    async def add(self, params: Params) -> list[dict[str, Any]]:
+        raw = params.get("specs")
+        if not isinstance(raw, list) or not raw:
+            raise _bad("specs must be a non-empty list")
+        try:
+            specs = [spec_from_wire(item) for item in raw]
+        except (ValueError, TypeError) as exc:
+            raise _bad(str(exc)) from None
+        touched: list[ManagedProcess] = []
+        fresh = []
+        for spec in specs:
+            running = [p for p in self.sup.processes() if p.spec.name == spec.name]
+            if not (params.get("replace") and running):
+                fresh.append(spec)
+                continue
+            # PM2: starting a name that exists restarts it, with the new options.
+            for proc in running:
+                proc.replace_spec(spec)
+            await _each(running, ManagedProcess.restart)
+            if len(running) != spec.instances:
+                await self.sup.scale(spec.name, spec.instances)
+            touched += [p for p in self.sup.processes() if p.spec.name == spec.name]
+        added = await self.sup.add(fresh)
+        touched += [self.sup.get(info.id) for info in added]
+        return self.rows(touched)
+
+    async def restore(self, params: Params) -> list[dict[str, Any]]:
+        """Recreate saved processes: one per entry, started unless it was stopped."""
+        entries = params.get("entries")
+        if not isinstance(entries, list):
+            raise _bad("entries must be a list")
+        try:
+            saved = [(spec_from_wire(e.get("spec")), e.get("status")) for e in entries]
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise _bad(str(exc)) from None
+        created: list[ManagedProcess] = []
+        for spec, _status in saved:
+            # Register stopped, then put the real spec back (instances, autostart intact).
+            [info] = await self.sup.add([dataclasses.replace(spec, instances=1, autostart=False)])
+            proc = self.sup.get(info.id)
+            proc.replace_spec(spec)
+            created.append(proc)
+        await _each(
+            [p for p, (_, status) in zip(created, saved, strict=True) if status != "stopped"],
+            ManagedProcess.start,
+        )
+        return self.rows(created)
+
+    def _simple(self, action: Action) -> Handler:
+        async def handler(params: Params) -> list[dict[str, Any]]:
+            procs = self._resolve(_targets(params))
+            await _each(procs, action)
+            return self.rows(procs)
+
+        return handler
+
+    async def restart(self, params: Params) -> list[dict[str, Any]]:
+        procs = self._resolve(_targets(params))
+        env = params.get("env")
+        if env is not None:
+            if not isinstance(env, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+            ):
+                raise _bad("env must be an object of strings")
+            for proc in procs:
+                proc.replace_spec(dataclasses.replace(proc.spec, env={**proc.spec.env, **env}))
+        await _each(procs, ManagedProcess.restart)
+        return self.rows(procs)
+
+    async def reset(self, params: Params) -> list[dict[str, Any]]:
+        procs = self._resolve(_targets(params))
+        for proc in procs:
+            proc.reset()
+        return self.rows(procs)
+
+    async def delete(self, params: Params) -> list[dict[str, Any]]:
+        targets = _targets(params)
+        procs = self._resolve(targets)  # every target must exist before anything goes
+        rows = []
+        for target in targets:
+            try:
+                rows += [row(i, self.home, None, self.user) for i in await self.sup.delete(target)]
+            except UnknownTarget:
+                continue  # an earlier target already took these
+        return rows if rows else self.rows(procs)
+
+    async def signal(self, params: Params) -> list[dict[str, Any]]:
+        name = params.get("signal")
+        if not isinstance(name, str | int) or isinstance(name, bool):
+            raise _bad("signal must be a name or a number")
+        try:
+            number = signal_number(str(name))
+        except (KeyError, ValueError):
+            raise _bad(f"unknown signal {name!r}") from None
+        procs = self._resolve(_targets(params))
+        for proc in procs:
+            proc.send_signal(number)
+        return self.rows(procs)
+
+    async def scale(self, params: Params) -> list[dict[str, Any]]:
+        name, count = params.get("name"), params.get("count")
+        if not isinstance(name, str) or not name:
+            raise _bad("name must be a string")
+        current = len([p for p in self.sup.processes() if p.spec.name == name])
+        if not current:
+            raise UnknownTarget(f"process not found: {name}")
+        text = str(count) if type(count) in (int, str) else ""
+        body = text[1:] if text[:1] in ("+", "-") else text
+        if not body.isdigit() or len(body) > 6:
+            raise _bad("count must be N, +N or -N")
+        wanted = current + int(text) if text[0] in "+-" else int(text)
+        infos = await self.sup.scale(name, max(0, wanted))
+        return self.rows(self.sup.get(i.id) for i in infos)
+
+    async def kill(self, _params: Params) -> list[dict[str, Any]]:
+        """Stop every app (gracefully, all at once); the server exits after replying."""
+        procs = self.sup.processes()
+        await _each(procs, ManagedProcess.stop)
+        self.killing = True
+        return self.rows(procs)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _resolve(self, targets: list[str]) -> list[ManagedProcess]:
+        """The union of what each target names, in id order; any unknown target raises."""
+        found: dict[int, ManagedProcess] = {}
+        for target in targets:
+            for proc in self.sup.resolve(target):
+                found.setdefault(proc.id, proc)
+        return [found[k] for k in sorted(found)]
+
+
+async def _each(procs: Iterable[ManagedProcess], action: Action) -> None:
+    """ACTION on every process at once; the first failure is raised after all finish."""
+    results = await asyncio.gather(*(action(p) for p in procs), return_exceptions=True)
+    for item in results:
+        if isinstance(item, BaseException):
+            raise MethodError(protocol.ErrorCode.FAILED, str(item) or type(item).__name__)

@@ -19,7 +19,7 @@ from corral.cli.main import UsageError
 SIMPLE = {
     "stop": ("stop processes (they stay in the list)", ()),
     "restart": ("restart processes (env frozen unless --update-env)", ()),
-    "reload": ("reload processes (a restart until cluster mode lands)", ()),
+    "reload": ("zero-downtime rolling reload (a restart without shared sockets)", ()),
     "delete": ("stop processes and remove them from the list", ("del",)),
     "reset": ("zero the restart counters", ()),
 }

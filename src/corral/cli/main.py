@@ -26,7 +26,14 @@ if TYPE_CHECKING:
         def run(self, args: argparse.Namespace) -> int: ...
 
 
-VERB_MODULES: tuple[str, ...] = ("up", "start", "lifecycle", "show", "daemonctl")
+VERB_MODULES: tuple[str, ...] = (
+    "up",
+    "start",
+    "lifecycle",
+    "show",
+    "daemonctl",
+    "logs",
+)
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""
 
 HOT_VERBS: dict[str, str] = {
@@ -38,6 +45,7 @@ HOT_VERBS: dict[str, str] = {
         ("lifecycle", ("signal", "sendSignal")),
         ("start", ("start",)),
         ("daemonctl", ("ping", "kill", "update")),
+        ("logs", ("logs", "flush", "reloadLogs")),
     )
     for verb in verbs
 }

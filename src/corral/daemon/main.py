@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import corral
+from corral.daemon.log import configure as configure_log
 from corral.daemon.log import log
 from corral.daemon.paths import Home, home
 
@@ -79,6 +80,9 @@ async def _serve(where: Home) -> int:
     loop.set_exception_handler(_loop_error)
     supervisor = Supervisor(where.root)
     supervisor.add_sink(_log_lifecycle)
+    configure_log(where.log)
+    # PM2's reloadLogs signal: reopen every log file after an external logrotate.
+    loop.add_signal_handler(signal.SIGUSR2, supervisor.logs.reopen)
     async with supervisor:
         server = Server(Methods(supervisor), where, stop.set)
         try:

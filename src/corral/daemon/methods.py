@@ -16,6 +16,8 @@ Methods and params (every `targets` is a non-empty list of ids, names, namespace
     signal   {signal, targets}             -> [row]
     scale    {name, count: N|"+N"|"-N"}    -> [row]
     kill                                   -> [row]   stops every app; the daemon then exits
+    flush    {targets?}                    -> [row]   empties their log files (all without targets)
+    reload_logs                            -> {reopened}  reopens every log file
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from corral.daemon import protocol
 from corral.daemon.metrics import Metrics
 from corral.daemon.rows import row
 from corral.daemon.specs import spec_from_wire
-from corral.engine.api import UnknownTarget
+from corral.engine.api import ReloadFailed, StartError, UnknownTarget
 from corral.engine.process import ManagedProcess, signal_number
 from corral.engine.supervisor import Supervisor
 
@@ -95,7 +97,9 @@ class Methods:
             "restore": self.restore,
             "start": self._simple(ManagedProcess.start),
             "stop": self._simple(ManagedProcess.stop),
-            "reload": self.restart,  # until cluster mode lands
+            "reload": self.reload,
+            "flush": self.flush,
+            "reload_logs": self.reload_logs,
             "restart": self.restart,
             "reset": self.reset,
             "delete": self.delete,
@@ -168,7 +172,10 @@ class Methods:
             if len(running) != spec.instances:
                 await self.sup.scale(spec.name, spec.instances)
             touched += [p for p in self.sup.processes() if p.spec.name == spec.name]
-        added = await self.sup.add(fresh)
+        try:
+            added = await self.sup.add(fresh)
+        except StartError as exc:
+            raise MethodError(protocol.ErrorCode.FAILED, str(exc)) from None
         touched += [self.sup.get(info.id) for info in added]
         return self.rows(touched)
 
@@ -204,6 +211,33 @@ class Methods:
 
     async def restart(self, params: Params) -> list[dict[str, Any]]:
         procs = self._resolve(_targets(params))
+        self._update_env(procs, params)
+        await _each(procs, ManagedProcess.restart)
+        return self.rows(procs)
+
+    async def reload(self, params: Params) -> list[dict[str, Any]]:
+        """Rolling, zero-downtime for apps with shared sockets; a restart otherwise."""
+        procs = self._resolve(_targets(params))
+        self._update_env(procs, params)
+        try:
+            await self.sup.reload_each(procs)
+        except ReloadFailed as exc:
+            raise MethodError(protocol.ErrorCode.FAILED, str(exc)) from None
+        return self.rows(procs)
+
+    async def flush(self, params: Params) -> list[dict[str, Any]]:
+        """Empty the log files of the targets (all processes without targets)."""
+        procs = self._resolve(_targets(params)) if params.get("targets") else self.sup.processes()
+        self.sup.logs.truncate([p.id for p in procs])
+        return self.rows(procs)
+
+    async def reload_logs(self, _params: Params) -> dict[str, Any]:
+        """Reopen every log file (after an external logrotate moved them)."""
+        self.sup.logs.reopen()
+        return {"reopened": True}
+
+    def _update_env(self, procs: list[ManagedProcess], params: Params) -> None:
+        """restart/reload --update-env: the CLI's environment over each spec's."""
         env = params.get("env")
         if env is not None:
             if not isinstance(env, dict) or not all(
@@ -212,8 +246,6 @@ class Methods:
                 raise _bad("env must be an object of strings")
             for proc in procs:
                 proc.replace_spec(dataclasses.replace(proc.spec, env={**proc.spec.env, **env}))
-        await _each(procs, ManagedProcess.restart)
-        return self.rows(procs)
 
     async def reset(self, params: Params) -> list[dict[str, Any]]:
         procs = self._resolve(_targets(params))

@@ -4,7 +4,6 @@ from corral.engine.api import SupervisorAPI, UnknownTarget
 from corral.engine.events import (
     Event,
     Lifecycle,
-    LogLine,
     LogLines,
     ProcessInfo,
     Removed,
@@ -16,7 +15,6 @@ from corral.engine.supervisor import Supervisor
 __all__ = [
     "Event",
     "Lifecycle",
-    "LogLine",
     "LogLines",
     "ProcessInfo",
     "ProcessState",

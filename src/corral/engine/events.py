@@ -111,9 +111,6 @@ class LogLines:
         return [line.decode("utf-8", "replace") for line in self.lines]
 
 
-LogLine = LogLines  # TODO(lead): drop once the daemon code uses LogLines
-
-
 @dataclass(frozen=True, slots=True)
 class Lifecycle:
     """Something the supervisor did or saw: started, exited, restarting, errored, stopped."""

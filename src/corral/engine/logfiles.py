@@ -163,7 +163,7 @@ class LogFile:
             self._next_rotation = _next_time(self.rotation.interval)
             return
         self.close()
-        target = _rotated_name(self.path)
+        target = rotated_name(self.path)
         try:
             os.rename(self.path, target)
         except OSError as exc:
@@ -176,7 +176,7 @@ class LogFile:
                 target=_compress_then_prune, args=(target, self.path, keep), daemon=True
             ).start()
         else:
-            _prune(self.path, keep)
+            prune(self.path, keep)
 
     def truncate(self) -> None:
         """Empty the file (`corral flush`)."""
@@ -322,7 +322,7 @@ def _iso(ts: float) -> str:
     )
 
 
-def _rotated_name(path: str) -> str:
+def rotated_name(path: str) -> str:
     """A name for the rotated file that sorts after every earlier one, whatever the clock."""
     stem = path[:-4] if path.endswith(".log") else path
     now = time.time()
@@ -339,7 +339,8 @@ def _rotated_name(path: str) -> str:
     return candidate
 
 
-def _prune(path: str, keep: int) -> None:
+def prune(path: str, keep: int) -> None:
+    """Delete the oldest rotated siblings of PATH beyond KEEP."""
     old = rotated_files(path)
     for victim in old[: max(0, len(old) - keep)]:
         with contextlib.suppress(OSError):
@@ -359,7 +360,7 @@ def _compress_then_prune(rotated: str, path: str, keep: int) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(rotated + ".gz.tmp")
-    _prune(path, keep)
+    prune(path, keep)
 
 
 def _next_time(expression: str | None) -> float | None:

@@ -204,7 +204,7 @@ class ManagedProcess:
             self.restarts += 1
             await self._launch()
 
-    async def reload(self) -> bool:
+    async def reload(self, ending: Ending = Ending.USER_RESTART, detail: str = "reload") -> bool:
         """Replace the running instance without downtime when it shares sockets.
 
         The replacement starts on the same sockets (or binds with SO_REUSEPORT itself);
@@ -213,7 +213,7 @@ class ManagedProcess:
         serving: returns False. Apps without shared sockets are restarted, as in PM2.
         """
         if self.sockets is None and not self.spec.reuse_port:
-            await self.restart(Ending.USER_RESTART, "reload")
+            await self.restart(ending, detail)
             return True
         async with self._lock:
             old = self._run
@@ -222,7 +222,7 @@ class ManagedProcess:
                 if old is not None:
                     await self._end(Ending.USER_RESTART)
                 self.restarts += 1
-                self._record(policy.REASON[Ending.USER_RESTART], "reload")
+                self._record(policy.REASON[ending], detail)
                 await self._launch()
                 return True
             self._say("reloading: starting a replacement")
@@ -243,7 +243,7 @@ class ManagedProcess:
             await self._terminate(old, Ending.USER_RESTART)
             self.history = History()
             self.restarts += 1
-            self._record(policy.REASON[Ending.USER_RESTART], "reload")
+            self._record(policy.REASON[ending], detail)
             self._set(ProcessState.ONLINE)
             return True
 

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import fcntl
 import os
-import secrets
 import signal
 import subprocess
 import time
@@ -80,7 +79,7 @@ def env_for(spec: AppSpec, who: Identity, token: str) -> dict[str, str]:
 
 def new_token() -> str:
     """A unique mark for one run; its descendants inherit it (see tree.py)."""
-    return secrets.token_hex(8)
+    return os.urandom(8).hex()  # not `secrets`: it loads OpenSSL into the daemon
 
 
 def spawn(

@@ -91,7 +91,9 @@ class Supervisor:
         if not self._open:
             REAPER.install(asyncio.get_running_loop())
             self._open = True
-            run = self._sampler.run(self.sample_interval, self._targets, self._sampled)
+            run = self._sampler.run(
+                self.sample_interval, self._targets, self._sampled, self._log_trouble
+            )
             self._sampling = asyncio.get_running_loop().create_task(run)
 
     async def close(self) -> None:
@@ -195,11 +197,17 @@ class Supervisor:
         return await self._on(target, ManagedProcess.restart, self._triggers.resume)
 
     async def reload(self, target: str) -> list[ProcessInfo]:
-        """Rolling reload: `reload_parallel` instances at a time, each replaced only once its
-        successor is ready (apps without shared sockets are restarted, as in PM2)."""
+        """Rolling reload of TARGET (see `reload_each`)."""
         procs = self.resolve(target)
+        self._triggers.resume(procs)
+        await self.reload_each(procs)
+        return [p.info() for p in procs]
+
+    async def reload_each(self, procs: list[ManagedProcess]) -> None:
+        """Replace PROCS `reload_parallel` at a time, each only once its successor is ready
+        (apps without shared sockets are restarted, as in PM2). Raises ReloadFailed."""
         failed: list[ManagedProcess] = []
-        step = max(1, min(p.spec.reload_parallel for p in procs))
+        step = max(1, min((p.spec.reload_parallel for p in procs), default=1))
         for start in range(0, len(procs), step):
             batch = procs[start : start + step]
             results = await asyncio.gather(*(p.reload() for p in batch))
@@ -207,7 +215,6 @@ class Supervisor:
         if failed:
             names = ", ".join(f"{p.spec.name}[{p.id}]" for p in failed)
             raise ReloadFailed(f"reload failed for {names}: the replacement never got ready")
-        return [p.info() for p in procs]
 
     def _bind(self, specs: Sequence[AppSpec]) -> None:
         """Bind the sockets of every new cluster app; on any failure none stays bound."""

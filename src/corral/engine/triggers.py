@@ -59,14 +59,23 @@ class Triggers:
         """A command started PROCS: watch their files, let their cron restart them."""
         for proc in procs:
             self._active.add(proc.id)
-            spec = proc.spec
-            if spec.watch and not proc.watching:
+            spec = proc.spec  # may have changed since the last start (restart --update-env)
+            if spec.watch:
                 watcher = self._watcher or self._new_watcher()
-                for problem in watcher.add(proc.id, self._rule(proc)):
-                    self._say(proc, f"watch: {problem}", "warn")
+                rule = self._rule(proc)
+                if watcher.rule(proc.id) != rule:
+                    for problem in watcher.add(proc.id, rule):
+                        self._say(proc, f"watch: {problem}", "warn")
                 proc.watching = watcher.watches(proc.id)
+            elif self._watcher is not None:
+                self._watcher.remove(proc.id)
+                proc.watching = False
+            job = self._crons.get(spec.name)
+            if job is not None and job.expression != spec.cron_restart:
+                self._crons.pop(spec.name).cancel()
+                job = None
             if spec.cron_restart:
-                job = self._crons.get(spec.name) or self._new_cron(proc)
+                job = job or self._new_cron(proc)
                 proc.next_cron = job.next_at if job else None
 
     def pause(self, procs: Iterable[ManagedProcess]) -> None:
@@ -110,10 +119,19 @@ class Triggers:
         """Restart PROC in a task, unless one is already under way; True if started."""
         if self._closed or self._table.closing or proc.id in self._inflight:
             return False
-        task = asyncio.get_running_loop().create_task(proc.restart(ending, detail))
+        task = asyncio.get_running_loop().create_task(self._restart(proc, ending, detail))
         self._inflight[proc.id] = task
         task.add_done_callback(partial(self._done, proc))
         return True
+
+    async def _restart(self, proc: ManagedProcess, ending: Ending, detail: str) -> None:
+        # A clustered app over its memory limit is reloaded, without downtime, as PM2
+        # does; other triggers restart (PM2 restarts on watch and cron too).
+        if ending is Ending.MEMORY and proc.spec.exec_mode == "cluster":
+            self._say(proc, f"reloading ({detail})")
+            await proc.reload(ending, detail)
+        else:
+            await proc.restart(ending, detail)
 
     def _done(self, proc: ManagedProcess, task: asyncio.Task[None]) -> None:
         if self._inflight.get(proc.id) is task:

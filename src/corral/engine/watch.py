@@ -104,6 +104,8 @@ class Watcher:
     def __init__(self, on_change: OnChange) -> None:
         self._on_change = on_change
         self._rules: dict[int, Rule] = {}
+        """What each process watches, minus the paths that could not be watched."""
+        self._requests: dict[int, Rule] = {}
         self._refs: dict[str, int] = {}
         self._watches: dict[str, ObservedWatch] = {}
         self._observer: BaseObserver | None = None
@@ -120,6 +122,7 @@ class Watcher:
     def add(self, key: int, rule: Rule) -> list[str]:
         """Watch RULE for process KEY (replacing its old rule); returns the paths that failed."""
         self.remove(key)
+        self._requests[key] = rule
         self._loop = asyncio.get_running_loop()
         problems, kept = [], []
         for root in dict.fromkeys(rule.roots):
@@ -133,8 +136,13 @@ class Watcher:
             self._rules[key] = Rule(rule.app, tuple(kept), rule.ignore, rule.base, rule.delay)
         return problems
 
+    def rule(self, key: int) -> Rule | None:
+        """What process KEY asked to watch, None when nothing."""
+        return self._requests.get(key)
+
     def remove(self, key: int) -> None:
         """Stop watching for process KEY; a path nobody else wants is unwatched."""
+        self._requests.pop(key, None)
         rule = self._rules.pop(key, None)
         if rule is not None:
             for root in rule.roots:
@@ -147,6 +155,7 @@ class Watcher:
         self._timers.clear()
         self._bursts.clear()
         self._rules.clear()
+        self._requests.clear()
         self._refs.clear()
         self._watches.clear()
         observer, self._observer = self._observer, None

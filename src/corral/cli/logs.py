@@ -1,0 +1,183 @@
+"""Provides `corral logs`, `flush` and `reloadLogs`.
+
+`logs` prints the last N lines of the targets' files, then follows live lines from the
+daemon's event stream (not by polling files), in PM2's `ID|NAME | line` form with stderr
+in red. Lines in files written with `time`/`log_date_format` are merged in time order;
+otherwise each process's output comes before its errors, as PM2 prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+from corral.cli import session
+from corral.cli.main import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+RED, DIM, INVERSE, RESET = "\x1b[31m", "\x1b[2m", "\x1b[7m", "\x1b[0m"
+STAMP = re.compile(rb"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)")
+DEFAULT_TIMESTAMP = "%Y-%m-%d-%H:%M:%S"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("logs", help="show and follow app logs", description=__doc__)
+    parser.add_argument("target", nargs="?", default="all", help="id, name, namespace or all")
+    parser.add_argument("--lines", type=int, default=15, help="history lines per file (15)")
+    parser.add_argument("--nostream", action="store_true", help="print the history and exit")
+    parser.add_argument("--raw", action="store_true", help="lines only, no ID|NAME prefix")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--timestamp", nargs="?", const=DEFAULT_TIMESTAMP, help="prefix live lines with a time"
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--out", action="store_true", help="stdout only")
+    which.add_argument("--err", action="store_true", help="stderr only")
+    parser.add_argument("--highlight", help="highlight this text")
+    parser.add_argument("--grep", help="only lines matching this regular expression")
+    parser.set_defaults(module=__name__, action="logs")
+
+    parser = sub.add_parser("flush", help="empty log files", description="Empty log files.")
+    parser.add_argument("target", nargs="?", help="id, name, namespace or all (default all)")
+    parser.set_defaults(module=__name__, action="flush")
+
+    parser = sub.add_parser(
+        "reloadLogs",
+        help="reopen log files (after logrotate)",
+        description="Reopen every log file, as SIGUSR2 to the daemon does.",
+    )
+    parser.set_defaults(module=__name__, action="reloadLogs")
+
+
+@session.guarded
+def run(args: argparse.Namespace) -> int:
+    client = session.connect()
+    if args.action == "flush":
+        rows = client.call("flush", **({"targets": [args.target]} if args.target else {}))
+        print(f"[corral] flushed the logs of {len(rows)} process(es)")
+        return 0
+    if args.action == "reloadLogs":
+        client.call("reload_logs")
+        print("[corral] log files reopened")
+        return 0
+    return _logs(client, args)
+
+
+def _logs(client: Any, args: argparse.Namespace) -> int:
+    if args.lines < 0:
+        raise UsageError("--lines must be 0 or more")
+    try:
+        grep = re.compile(args.grep) if args.grep else None
+    except re.error as exc:
+        raise UsageError(f"--grep: {exc}") from None
+    rows = client.call("list", targets=[args.target], metrics=False)
+    out = Printer(args, grep, sys.stdout)
+    streams = ("out",) if args.out else ("err",) if args.err else ("out", "err")
+    for stream, row, line in history(rows, streams, args.lines):
+        out.line(row["id"], row["name"], stream, line.decode("utf-8", "replace"), None)
+    sys.stdout.flush()
+    if args.nostream:
+        return 0
+    ids = {row["id"] for row in rows}
+    names = {row["name"] for row in rows} if args.target != "all" else None
+    try:
+        return _follow(client, out, streams, ids, names)
+    except BrokenPipeError:  # `corral logs | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 0
+
+
+def _follow(
+    client: Any, out: Printer, streams: tuple[str, ...], ids: set[int], names: set[str] | None
+) -> int:
+    """Print live lines of the targets until interrupted."""
+    for event in client.subscribe(logs=True):
+        if event["kind"] != "log" or event["stream"] not in streams:
+            continue
+        if names is not None and event["id"] not in ids and event["name"] not in names:
+            continue
+        for text in event["lines"]:
+            out.line(event["id"], event["name"], event["stream"], text, event["ts"])
+        sys.stdout.flush()
+    return 0
+
+
+def history(rows: list[Any], streams: tuple[str, ...], count: int) -> list[tuple[str, Any, bytes]]:
+    """The last COUNT lines of each file of ROWS, merged by their timestamps when all have one."""
+    found: list[tuple[str, Any, bytes]] = []
+    seen: set[str] = set()
+    for row in rows:
+        for stream in streams:
+            path = (row.get("logs") or {}).get(stream)
+            if not path or path in seen:
+                continue
+            seen.add(path)
+            found += [(stream, row, line) for line in tail(path, count)]
+    stamps = [STAMP.match(line) for _, _, line in found]
+    if found and all(stamps):
+        order = sorted(range(len(found)), key=lambda i: stamps[i].group(1))  # type: ignore[union-attr]
+        found = [found[i] for i in order]
+    return found
+
+
+def tail(path: str, count: int) -> list[bytes]:
+    """The last COUNT lines of PATH (reading backwards in blocks, not the whole file)."""
+    if count == 0:
+        return []
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            end = handle.tell()
+            data, block = b"", 64 * 1024
+            while end > 0 and data.count(b"\n") <= count:
+                start = max(0, end - block)
+                handle.seek(start)
+                data = handle.read(end - start) + data
+                end = start
+    except OSError:
+        return []
+    return data.splitlines()[-count:]
+
+
+class Printer:
+    """Formats one line as PM2 does, or raw, or as JSON."""
+
+    def __init__(self, args: argparse.Namespace, grep: re.Pattern[str] | None, out: Any) -> None:
+        self.args, self.grep, self.out = args, grep, out
+        self.colour = out.isatty() and not os.environ.get("NO_COLOR")
+
+    def line(self, pm_id: int, name: str, stream: str, text: str, ts: float | None) -> None:
+        if self.grep is not None and not self.grep.search(text):
+            return
+        if self.args.json:
+            when = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ts)) if ts else None
+            obj = {
+                "message": text,
+                "timestamp": when,
+                "type": stream,
+                "process_id": pm_id,
+                "app_name": name,
+            }
+            self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            return
+        if self.args.highlight and self.colour:
+            text = text.replace(self.args.highlight, f"{INVERSE}{self.args.highlight}{RESET}")
+        if self.args.raw:
+            self.out.write(text + "\n")
+            return
+        stamp = ""
+        if self.args.timestamp and ts is not None:
+            stamp = time.strftime(self.args.timestamp, time.localtime(ts)) + " "
+        head = f"{pm_id}|{name} | "
+        if self.colour:
+            head = f"{RED if stream == 'err' else DIM}{head}{RESET}"
+        self.out.write(f"{stamp}{head}{text}\n")

@@ -16,9 +16,11 @@ import pytest
 from corral.engine import ProcessState, Supervisor
 from corral.engine.api import ReloadFailed, StartError
 from corral.engine.events import Event, Lifecycle, LogLines
-from tests.conftest import APPS, Recorder, app
+from tests.conftest import Recorder, app
 
 pytestmark = pytest.mark.timeout(90)
+NODE_SERVER = Path(__file__).parents[2] / "config" / "cluster" / "server.js"
+"""The shipped example: a plain Node server that calls listen(PORT) itself."""
 Sup = tuple[Supervisor, Recorder]
 S = ProcessState
 
@@ -200,7 +202,7 @@ async def test_unmodified_node_server_shares_its_port(sup: Sup, port: int, tmp_p
     s, rec = sup
     raw = {
         "name": "node",
-        "script": str(APPS / "node_server.js"),
+        "script": str(NODE_SERVER),
         "instances": 3,
         "env": {"PORT": str(port)},
     }
@@ -224,7 +226,7 @@ async def test_node_port_not_declared_is_a_clear_error(sup: Sup, tmp_path: Path)
     s, rec = sup
     raw = {
         "name": "node",
-        "script": str(APPS / "node_server.js"),
+        "script": str(NODE_SERVER),
         "instances": 2,
         "autorestart": False,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -84,7 +85,12 @@ def runner(up_env: dict[str, str], tmp_path: Path) -> Iterator[list[Up]]:
     yield started
     for up in started:
         if up.proc.poll() is None:
+            # Its apps live in their own sessions: find them before their supervisor goes.
+            apps = psutil.Process(up.proc.pid).children(recursive=True)
             os.killpg(up.proc.pid, signal.SIGKILL)
+            for proc in apps:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
             up.proc.wait()
 
 
@@ -175,15 +181,20 @@ def test_second_sigint_kills_at_once(
     assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
-def test_bad_config_exits_2_before_starting(tmp_path: Path, up_env: dict[str, str]) -> None:
-    path = eco(tmp_path, '[[apps]]\nname = "x"\nscript = "APPS/sleeper.py"\nmax_restart = 3\n')
-    run = subprocess.run(
+def up_once(path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`corral up --no-ui PATH` to its end."""
+    return subprocess.run(
         [sys.executable, "-m", "corral", "up", "--no-ui", str(path)],
-        env=up_env,
+        env=env,
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+def test_bad_config_exits_2_before_starting(tmp_path: Path, up_env: dict[str, str]) -> None:
+    path = eco(tmp_path, '[[apps]]\nname = "x"\nscript = "APPS/sleeper.py"\nmax_restart = 3\n')
+    run = up_once(path, up_env)
     assert run.returncode == 2
     assert "corral.toml" in run.stderr and "'x'" in run.stderr and "max_restart" in run.stderr
     assert "did you mean 'max_restarts'" in run.stderr
@@ -192,13 +203,7 @@ def test_bad_config_exits_2_before_starting(tmp_path: Path, up_env: dict[str, st
 
 def test_missing_script_names_the_path(tmp_path: Path, up_env: dict[str, str]) -> None:
     path = eco(tmp_path, '[[apps]]\nname = "x"\nscript = "nope.py"\n')
-    run = subprocess.run(
-        [sys.executable, "-m", "corral", "up", "--no-ui", str(path)],
-        env=up_env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    run = up_once(path, up_env)
     assert run.returncode == 2
     assert str(tmp_path / "nope.py") in run.stderr
 

@@ -83,7 +83,7 @@ def test_only_our_uid_and_root_are_allowed() -> None:
 def test_fast_rows_read_back_as_process_info() -> None:
     spec = app("sleeper.py", "web", args=("a",))
     info = ProcessInfo(0, "web", "default", 0, ProcessState.ONLINE, 42, 1, 0, 1.0, 1.0, spec=spec)
-    wire = json.loads(json.dumps(row(info, "/h", None, "me")))
+    wire = json.loads(json.dumps(row(info, "/h", "me")))
     back = ProcessInfo.from_dict(wire)
     assert (back.cpu, back.memory) == (0.0, 0)  # PM2 reports 0 until measured; jlist too
     assert dataclasses.replace(back, cpu=None, memory=None) == info

@@ -82,7 +82,7 @@ def _update(args: argparse.Namespace) -> int:
     before = "none"
     if old is not None:
         before = f"{old.daemon.corral} (pid {old.daemon.extra.get('pid')})"
-        rows = old.call("list", metrics=False)
+        rows = old.call("list")
         _kill(old)
     entries = [{"spec": r["spec"], "status": r["status"]} for r in sorted(rows, key=_by_id)]
     with session.connect() as client:

@@ -77,7 +77,7 @@ def _logs(client: Any, args: argparse.Namespace) -> int:
         grep = re.compile(args.grep) if args.grep else None
     except re.error as exc:
         raise UsageError(f"--grep: {exc}") from None
-    rows = client.call("list", targets=[args.target], metrics=False)
+    rows = client.call("list", targets=[args.target])
     out = Printer(args, grep, sys.stdout)
     streams = ("out",) if args.out else ("err",) if args.err else ("out", "err")
     for stream, row, line in history(rows, streams, args.lines):

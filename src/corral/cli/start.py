@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 specs += session.load_apps(target, args)
                 continue
             if known is None:
-                known = _known_targets(client.call("list", metrics=False))
+                known = _known_targets(client.call("list"))
             (existing if target in known else scripts).append(target)
         if len(scripts) > 1 and args.opt_name:
             raise UsageError("--name names one script; start several without it")

@@ -8,7 +8,7 @@ client should hear about; `UnknownTarget` becomes an `unknown_target` error.
 Methods and params (every `targets` is a non-empty list of ids, names, namespaces, `all`):
 
     ping                                   -> {pong, pid, version, protocol, home, processes}
-    list     {targets?, metrics?=true}     -> [row]   (see rows.py)
+    list     {targets?}                    -> [row]   (see rows.py)
     add      {specs: [spec], replace?}     -> [row]   replace: a running name restarts with it
     restore  {entries: [{spec, status}]}   -> [row]   one process per entry (update, resurrect)
     start|stop|reload|reset|delete {targets}          -> [row]
@@ -31,7 +31,6 @@ from typing import Any
 
 import corral
 from corral.daemon import protocol
-from corral.daemon.metrics import Metrics
 from corral.daemon.rows import row
 from corral.daemon.specs import spec_from_wire
 from corral.engine.api import ReloadFailed, StartError, UnknownTarget
@@ -85,7 +84,6 @@ class Methods:
     def __init__(self, supervisor: Supervisor) -> None:
         self.sup = supervisor
         self.home = supervisor.home
-        self.metrics = Metrics()
         self.user = _user()
         self.killing = False
         """Set by `kill`: the server shuts down once the reply is sent."""
@@ -137,16 +135,11 @@ class Methods:
 
     async def list_rows(self, params: Params) -> list[dict[str, Any]]:
         procs = self._resolve(_targets(params)) if "targets" in params else self.sup.processes()
-        return self.rows(procs, metrics=params.get("metrics", True) is not False)
+        return self.rows(procs)
 
-    def rows(
-        self, procs: Iterable[ManagedProcess], *, metrics: bool = False
-    ) -> list[dict[str, Any]]:
-        """Wire rows for PROCS, measured when METRICS (a /proc walk: `list` only)."""
-        infos = [p.info() for p in procs]
-        unmeasured = [i.pid for i in infos if i.pid and getattr(i, "cpu", None) is None]
-        samples = self.metrics.sample(unmeasured) if metrics and unmeasured else {}
-        return [row(i, self.home, samples.get(i.pid or -1), self.user) for i in infos]
+    def rows(self, procs: Iterable[ManagedProcess]) -> list[dict[str, Any]]:
+        """Wire rows for PROCS (CPU and memory come from the engine's 1 s sampler)."""
+        return [row(p.info(), self.home, self.user) for p in procs]
 
     # ---------------------------------------------------------------- changes
 
@@ -259,7 +252,7 @@ class Methods:
         rows = []
         for target in targets:
             try:
-                rows += [row(i, self.home, None, self.user) for i in await self.sup.delete(target)]
+                rows += [row(i, self.home, self.user) for i in await self.sup.delete(target)]
             except UnknownTarget:
                 continue  # an earlier target already took these
         return rows if rows else self.rows(procs)

@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 from corral.config.spec import AppSpec
-from corral.daemon.metrics import Sample
 from corral.engine.events import ProcessInfo
 from corral.engine.logfiles import log_paths
 
@@ -32,7 +31,7 @@ def spec_dict(spec: AppSpec) -> dict[str, Any]:
     return {name: getattr(spec, name) for name in _SPEC_FIELDS}
 
 
-def row(info: ProcessInfo, home: str, sample: Sample | None, user: str) -> dict[str, Any]:
+def row(info: ProcessInfo, home: str, user: str) -> dict[str, Any]:
     """The wire form of one process."""
     # The same keys as info.to_dict(), built shallow: `list` is on jlist's 100 ms path.
     data = {name: getattr(info, name) for name in _INFO_FIELDS}
@@ -42,12 +41,11 @@ def row(info: ProcessInfo, home: str, sample: Sample | None, user: str) -> dict[
     data["reasons"] = [_plain(reason) for reason in info.reasons]
     running = info.started_at is not None and info.pid is not None
     data["uptime_ms"] = int((time.time() - info.started_at) * 1000) if running else 0  # type: ignore[operator]
-    # The engine's sampler fills info.cpu/memory once it runs; SAMPLE stands in until then.
-    cpu, memory = getattr(info, "cpu", None), getattr(info, "memory", None)
-    data["cpu"] = cpu if cpu is not None else (sample.cpu if sample else 0.0)
-    data["memory"] = memory if memory is not None else (sample.memory if sample else 0)
+    # The engine's sampler measures every running tree each second (None until then).
+    data["cpu"] = info.cpu if info.cpu is not None else 0.0
+    data["memory"] = info.memory if info.memory is not None else 0
     data["exec_mode"] = spec.exec_mode if spec else "fork"
-    data["watch"] = bool(getattr(info, "watching", False))
+    data["watch"] = info.watching
     data["user"] = user
     data["logs"] = dataclasses.asdict(log_paths(spec, info.id, home)) if spec else {}
     return data

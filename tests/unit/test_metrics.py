@@ -1,0 +1,124 @@
+"""The sampler's pass, history and host figures; metric events over JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from corral.engine.events import (
+    Event,
+    HostSample,
+    MetricsSample,
+    ProcessInfo,
+    RestartReason,
+    event_from_dict,
+    event_to_dict,
+)
+from corral.engine.metrics import Sampler, Target, scan, size_text
+from corral.engine.states import ProcessState
+
+
+def test_scan_sees_this_process_and_its_parent() -> None:
+    table = scan()
+    assert os.getpid() in table
+    assert int(table[os.getpid()][1]) == os.getppid()
+
+
+def test_sample_counts_children_and_keeps_a_bounded_history() -> None:
+    sampler = Sampler(keep=3)
+    me = Target(7, os.getpid(), "no-token")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        first = sampler.sample([me], set())
+        [one] = first
+        assert one.id == 7 and one.cpu is None and one.memory > one.memory_main > 1_000_000
+        for _ in range(4):
+            [later] = sampler.sample([me], set())
+        assert later.cpu is not None and later.cpu >= 0 and later.cpu_main is not None
+        assert len(sampler.history(7)) == 3 and sampler.history(7)[-1] == later
+        # The child is part of the tree: without it the total drops.
+        child.kill()
+        child.wait()
+        [alone] = sampler.sample([me], set())
+        assert alone.memory < later.memory
+    finally:
+        child.kill()
+        child.wait()
+    sampler.forget([7])
+    assert sampler.history(7) == []
+
+
+def test_a_dead_root_gives_no_sample() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    assert Sampler().sample([Target(1, proc.pid, "t")], set()) == []
+
+
+def test_host_figures() -> None:
+    sampler = Sampler()
+    first = sampler.host()
+    assert first.cpu is None and 0 < first.mem_used < first.mem_total
+    second = sampler.host()
+    assert second.cpu is not None and 0 <= second.cpu <= 100
+    assert sampler.last_host == second
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0B"),
+        (512 * 1024, "512K"),
+        (200 * 1024**2, "200M"),
+        (212.4 * 1024**2, "212M"),
+        (9.5 * 1024**2, "9.5M"),
+        (1.5 * 1024**3, "1.5G"),
+        (3 * 1024**3, "3G"),
+    ],
+)
+def test_size_text(size: float, text: str) -> None:
+    assert size_text(size) == text
+
+
+def test_metric_events_survive_json() -> None:
+    events: list[Event] = [
+        MetricsSample(3, 1.5, 99.5, 10_000_000, 12.0, 4_000_000),
+        MetricsSample(3, 1.5, None, 10, None, 10),
+        HostSample(2.0, None, 1, 2, (0.5, 0.25, 0.125)),
+    ]
+    for event in events:
+        assert event_from_dict(json.loads(json.dumps(event_to_dict(event)))) == event
+
+
+def test_process_info_with_reasons_and_metrics_survives_json() -> None:
+    info = ProcessInfo(
+        id=1,
+        name="web",
+        namespace="default",
+        instance=0,
+        status=ProcessState.ONLINE,
+        pid=42,
+        restarts=2,
+        unstable_restarts=0,
+        started_at=10.0,
+        created_at=5.0,
+        reasons=(
+            RestartReason(6.0, "crash", "exit code 1"),
+            RestartReason(8.0, "memory", "memory 212M > limit 200M"),
+        ),
+        cpu=3.5,
+        memory=1234,
+        watching=True,
+        next_cron=99.0,
+    )
+    data = json.loads(json.dumps(info.to_dict()))
+    assert data["reasons"][1] == {
+        "time": 8.0,
+        "reason": "memory",
+        "detail": "memory 212M > limit 200M",
+    }
+    assert ProcessInfo.from_dict(data) == info
+    assert ProcessInfo.from_dict(info.to_dict()) == info

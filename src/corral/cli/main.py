@@ -33,6 +33,7 @@ VERB_MODULES: tuple[str, ...] = (
     "show",
     "daemonctl",
     "logs",
+    "deploy",
 )
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""
 
@@ -46,6 +47,7 @@ HOT_VERBS: dict[str, str] = {
         ("start", ("start",)),
         ("daemonctl", ("ping", "kill", "update")),
         ("logs", ("logs", "flush", "reloadLogs")),
+        ("deploy", ("deploy", "startOrRestart", "startOrReload", "startOrGracefulReload")),
     )
     for verb in verbs
 }

@@ -470,3 +470,21 @@ def test_stdin_of_the_daemon_is_devnull(corral: Corral) -> None:
     assert os.readlink(f"/proc/{corral.pid()}/fd/0") == "/dev/null"
     assert os.readlink(f"/proc/{corral.pid()}/fd/2") == corral.home.log
     assert sys.executable  # the daemon runs this interpreter (launch uses sys.executable)
+
+
+async def test_async_client_gives_history_and_host(corral: Corral) -> None:
+    """The TUI's sparklines start full: the daemon serves its sampler's ring."""
+    from corral.daemon.aclient import AsyncClient
+
+    start_sleeper(corral, "s")
+    client = AsyncClient(corral.home)
+    deadline = time.monotonic() + 15
+    samples: list[object] = []
+    while len(samples) < 2 and time.monotonic() < deadline:
+        samples = list(await client.history(0))
+        await asyncio.sleep(0.1)  # polling the daemon's 1 s sampler, with a deadline
+    assert len(samples) >= 2
+    host = await client.host()
+    assert host is not None and host.mem_total > 0
+    [info] = await client.list()
+    assert info.memory is not None and info.memory > 0

@@ -17,7 +17,7 @@ from corral.daemon import protocol
 from corral.daemon.client import DaemonError, NotRunning
 from corral.daemon.paths import Home, home
 from corral.engine.api import UnknownTarget
-from corral.engine.events import Event, ProcessInfo, event_from_dict
+from corral.engine.events import Event, HostSample, MetricsSample, ProcessInfo, event_from_dict
 
 READ_LIMIT = 256 * 1024 * 1024
 """Replies can be large (`list` of many apps with their environments)."""
@@ -90,6 +90,17 @@ class AsyncClient:
 
     async def scale(self, name: str, count: int) -> list[ProcessInfo]:
         return await self._infos("scale", name=name, count=count)
+
+    async def history(self, pm_id: int) -> list[MetricsSample]:
+        """PM_ID's recent samples from the daemon's ring, oldest first."""
+        raw = await self.call("history", id=pm_id)
+        return [s for s in map(event_from_dict, raw or []) if isinstance(s, MetricsSample)]
+
+    async def host(self) -> HostSample | None:
+        """The daemon machine's latest CPU, memory and load."""
+        raw = await self.call("host")
+        sample = event_from_dict(raw) if raw else None
+        return sample if isinstance(sample, HostSample) else None
 
     async def list(self) -> list[ProcessInfo]:
         return await self._infos("list")

@@ -18,6 +18,8 @@ Methods and params (every `targets` is a non-empty list of ids, names, namespace
     kill                                   -> [row]   stops every app; the daemon then exits
     flush    {targets?}                    -> [row]   empties their log files (all without targets)
     reload_logs                            -> {reopened}  reopens every log file
+    history  {id}                          -> [metrics event]  the sampler's ring, oldest first
+    host                                   -> host event | null
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from corral.daemon import protocol
 from corral.daemon.rows import row
 from corral.daemon.specs import spec_from_wire
 from corral.engine.api import ReloadFailed, StartError, UnknownTarget
+from corral.engine.events import event_to_dict
 from corral.engine.process import ManagedProcess, signal_number
 from corral.engine.supervisor import Supervisor
 
@@ -97,6 +100,8 @@ class Methods:
             "stop": self._simple(ManagedProcess.stop),
             "reload": self.reload,
             "flush": self.flush,
+            "history": self.history,
+            "host": self.host,
             "reload_logs": self.reload_logs,
             "restart": self.restart,
             "reset": self.reset,
@@ -217,6 +222,18 @@ class Methods:
         except ReloadFailed as exc:
             raise MethodError(protocol.ErrorCode.FAILED, str(exc)) from None
         return self.rows(procs)
+
+    async def history(self, params: Params) -> list[dict[str, Any]]:
+        """One process's recent samples (15 min at 1 Hz), so sparklines start full."""
+        pm_id = params.get("id")
+        if type(pm_id) is not int:
+            raise _bad("id must be a process id")
+        return [event_to_dict(sample) for sample in self.sup.history(pm_id)]
+
+    async def host(self, _params: Params) -> dict[str, Any] | None:
+        """The machine's latest CPU, memory and load (None before the first tick)."""
+        sample = self.sup.host()
+        return event_to_dict(sample) if sample else None
 
     async def flush(self, params: Params) -> list[dict[str, Any]]:
         """Empty the log files of the targets (all processes without targets)."""

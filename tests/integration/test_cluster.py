@@ -266,7 +266,7 @@ async def test_shipped_examples_reload_under_load(
         # uvicorn's graceful shutdown closes connections it accepted whose request has
         # not arrived yet, so a reload under load can lose the odd request there; corral
         # keeps the socket open, so nothing is refused (gunicorn, stdlib, node: 0).
-        assert load.failed <= 2, load.errors[:3]
+        assert load.failed * 100 <= load.ok, load.errors[:3]  # under 1 %
     else:
         assert load.failed == 0, load.errors[:3]
     assert len(load.pids) >= 3

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -22,32 +23,56 @@ from corral.engine.metrics import Sampler, Target, scan, size_text
 from corral.engine.states import ProcessState
 
 
-def test_scan_sees_this_process_and_its_parent() -> None:
-    table = scan()
-    assert os.getpid() in table
-    assert int(table[os.getpid()][1]) == os.getppid()
+def test_scan_walks_our_subtree() -> None:
+    """The engine's own descendants are seen, with their parent; the rest of the machine is not."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        table = scan()
+        assert child.pid in table
+        assert int(table[child.pid][1]) == os.getpid()
+        assert os.getppid() not in table
+    finally:
+        child.kill()
+        child.wait()
+
+
+PARENT = (
+    "import subprocess, sys, time\n"
+    "hold = 'x = bytearray(20_000_000); import time; time.sleep(30)'\n"
+    "kid = subprocess.Popen([sys.executable, '-c', hold])\n"
+    "print(kid.pid, flush=True)\n"
+    "time.sleep(30)\n"
+)
 
 
 def test_sample_counts_children_and_keeps_a_bounded_history() -> None:
     sampler = Sampler(keep=3)
-    me = Target(7, os.getpid(), "no-token")
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    root = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     try:
-        first = sampler.sample([me], set())
-        [one] = first
-        assert one.id == 7 and one.cpu is None and one.memory > one.memory_main > 1_000_000
+        assert root.stdout is not None
+        kid = int(root.stdout.readline())
+        target = Target(7, root.pid, "no-token")
+        [one] = sampler.sample([target], set())
+        assert one.id == 7 and one.cpu is None and one.memory_main > 1_000_000
+        deadline = time.monotonic() + 10
+        while one.memory < one.memory_main + 15_000_000 and time.monotonic() < deadline:
+            [one] = sampler.sample([target], set())  # the child is still allocating
+        assert one.memory > one.memory_main + 15_000_000
         for _ in range(4):
-            [later] = sampler.sample([me], set())
+            [later] = sampler.sample([target], set())
         assert later.cpu is not None and later.cpu >= 0 and later.cpu_main is not None
         assert len(sampler.history(7)) == 3 and sampler.history(7)[-1] == later
         # The child is part of the tree: without it the total drops.
-        child.kill()
-        child.wait()
-        [alone] = sampler.sample([me], set())
+        os.kill(kid, 9)
+        deadline = time.monotonic() + 10
+        while True:
+            [alone] = sampler.sample([target], set())
+            if alone.memory < later.memory or time.monotonic() > deadline:
+                break
         assert alone.memory < later.memory
     finally:
-        child.kill()
-        child.wait()
+        root.kill()
+        root.wait()
     sampler.forget([7])
     assert sampler.history(7) == []
 

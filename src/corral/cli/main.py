@@ -34,6 +34,7 @@ VERB_MODULES: tuple[str, ...] = (
     "daemonctl",
     "logs",
     "deploy",
+    "persist",
 )
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""
 
@@ -48,6 +49,7 @@ HOT_VERBS: dict[str, str] = {
         ("daemonctl", ("ping", "kill", "update")),
         ("logs", ("logs", "flush", "reloadLogs")),
         ("deploy", ("deploy", "startOrRestart", "startOrReload", "startOrGracefulReload")),
+        ("persist", ("save", "dump", "resurrect", "cleardump", "startup", "unstartup")),
     )
     for verb in verbs
 }

@@ -93,6 +93,7 @@ def connect(*, start: bool = True, any_protocol: bool = False) -> Client:
             client = connect_or_start(where())
         except LaunchError as exc:
             raise Failure(str(exc)) from None
+        _tell_recovery(client)
     daemon = client.daemon
     if daemon.version != protocol.PROTOCOL_VERSION and not any_protocol:
         client.close()
@@ -107,6 +108,16 @@ def connect(*, start: bool = True, any_protocol: bool = False) -> Client:
             file=sys.stderr,
         )
     return client
+
+
+def _tell_recovery(client: Client) -> None:
+    """A daemon we just started may have found its predecessor dead: say so, in one line."""
+    try:
+        notice = client.call("ping", take_notice=True).get("notice")
+    except DaemonError:
+        return
+    if notice:
+        print(f"corral: {notice}", file=sys.stderr)
 
 
 def is_ecosystem(target: str) -> bool:

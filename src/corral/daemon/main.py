@@ -7,6 +7,11 @@ at once, and the daemon, no longer a session leader, can never acquire a termina
 The daemon holds an exclusive flock on daemon.pid while it lives (a second daemon for
 the same home exits 1). SIGTERM and SIGINT stop every app gracefully, then exit 0;
 SIGHUP is ignored (the terminal that started the first CLI may close).
+
+Before serving, it recovers from a predecessor that died (corral.persist.daemon: a
+state.json left behind means its apps run unsupervised); from then on a Keeper keeps
+state.json and, with autosave, dump.json. Shutting down freezes the dump first, and a
+clean exit deletes state.json.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ async def _serve(where: Home) -> int:
     from corral.daemon.methods import Methods
     from corral.daemon.server import AlreadyRunning, Server
     from corral.engine.supervisor import Supervisor
+    from corral.persist.daemon import attach
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -83,17 +89,30 @@ async def _serve(where: Home) -> int:
     configure_log(where.log)
     # PM2's reloadLogs signal: reopen every log file after an external logrotate.
     loop.add_signal_handler(signal.SIGUSR2, supervisor.logs.reopen)
-    async with supervisor:
-        server = Server(Methods(supervisor), where, stop.set)
-        try:
-            await server.start()
-        except (AlreadyRunning, OSError) as exc:
-            log(f"cannot serve: {exc}")
-            return 1
-        log(f"corral {corral.__version__} daemon (pid {os.getpid()}) serving {where.socket}")
-        await stop.wait()
-        log("stopping every app")
-        await server.close()
+    keeper = None
+    try:
+        async with supervisor:
+            methods = Methods(supervisor)
+            # Before serving: a daemon that died left apps to stop and bring back.
+            keeper = await attach(methods, where.root, log)
+            server = Server(methods, where, stop.set)
+            try:
+                try:
+                    await server.start()
+                except (AlreadyRunning, OSError) as exc:
+                    log(f"cannot serve: {exc}")
+                    return 1
+                log(
+                    f"corral {corral.__version__} daemon (pid {os.getpid()}) serving {where.socket}"
+                )
+                await stop.wait()
+            finally:
+                keeper.freeze()  # the dump keeps the list as it was before the stops
+            log("stopping every app")
+            await server.close()
+    finally:
+        if keeper is not None:
+            await keeper.close()  # a clean exit: nothing for a next daemon to recover
     log("daemon exited")
     return 0
 

@@ -7,10 +7,12 @@ client should hear about; `UnknownTarget` becomes an `unknown_target` error.
 
 Methods and params (every `targets` is a non-empty list of ids, names, namespaces, `all`):
 
-    ping                                   -> {pong, pid, version, protocol, home, processes}
+    ping     {take_notice?}                -> {pong, pid, version, protocol, home, processes,
+                                               notice?}  notice: crash recovery, told once
     list     {targets?}                    -> [row]   (see rows.py)
     add      {specs: [spec], replace?}     -> [row]   replace: a running name restarts with it
-    restore  {entries: [{spec, status}]}   -> [row]   one process per entry (update, resurrect)
+    restore  {entries: [{spec, status, id?}]} -> [row] one process per entry (update, resurrect);
+                                               a free id is given again
     start|stop|reload|reset|delete {targets}          -> [row]
     restart  {targets, env?}               -> [row]   env: layered over each spec's env first
     signal   {signal, targets}             -> [row]
@@ -20,6 +22,8 @@ Methods and params (every `targets` is a non-empty list of ids, names, namespace
     reload_logs                            -> {reopened}  reopens every log file
     history  {id}                          -> [metrics event]  the sampler's ring, oldest first
     host                                   -> host event | null
+    save     {force?}                      -> {path, saved}   writes dump.json now
+    cleardump                              -> {path}          saves an empty list
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import dataclasses
 import os
 import pwd
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import corral
 from corral.daemon import protocol
@@ -39,6 +43,9 @@ from corral.engine.api import ReloadFailed, StartError, UnknownTarget
 from corral.engine.events import event_to_dict
 from corral.engine.process import ManagedProcess, signal_number
 from corral.engine.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from corral.persist.keeper import Keeper
 
 Params = dict[str, Any]
 Handler = Callable[[Params], Awaitable[Any]]
@@ -84,8 +91,12 @@ def _user() -> str:
 class Methods:
     """The daemon's RPC surface over one Supervisor."""
 
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, supervisor: Supervisor, keeper: Keeper | None = None) -> None:
         self.sup = supervisor
+        self.keeper = keeper
+        """Keeps state.json and dump.json (None: no persistence, as in tests)."""
+        self.notice: str | None = None
+        """What crash recovery did; told once, to the CLI that started this daemon."""
         self.home = supervisor.home
         self.user = _user()
         self.killing = False
@@ -109,6 +120,8 @@ class Methods:
             "signal": self.signal,
             "scale": self.scale,
             "kill": self.kill,
+            "save": self.save,
+            "cleardump": self.cleardump,
         }
 
     async def call(self, method: str, params: Params) -> Any:
@@ -121,15 +134,23 @@ class Methods:
         try:
             if method in MUTATING:
                 async with self._lock:
-                    return await handler(params)
+                    try:
+                        return await handler(params)
+                    finally:
+                        if self.keeper is not None:
+                            self.keeper.flush_state()  # on disk before the client hears back
             return await handler(params)
         except UnknownTarget as exc:
             raise MethodError(protocol.ErrorCode.UNKNOWN_TARGET, str(exc)) from None
 
     # ------------------------------------------------------------------ reads
 
-    async def ping(self, _params: Params) -> dict[str, Any]:
+    async def ping(self, params: Params) -> dict[str, Any]:
+        notice, told = self.notice, params.get("take_notice") is True
+        if told:
+            self.notice = None
         return {
+            **({"notice": notice} if told and notice else {}),
             "pong": True,
             "pid": os.getpid(),
             "version": corral.__version__,
@@ -184,10 +205,13 @@ class Methods:
             raise _bad("entries must be a list")
         try:
             saved = [(spec_from_wire(e.get("spec")), e.get("status")) for e in entries]
+            ids = [e.get("id") for e in entries]
         except (ValueError, TypeError, AttributeError) as exc:
             raise _bad(str(exc)) from None
         created: list[ManagedProcess] = []
-        for spec, _status in saved:
+        for (spec, _status), pm_id in zip(saved, ids, strict=True):
+            if type(pm_id) is int and pm_id >= 0:
+                self.sup.skip_ids_to(pm_id)
             # Register stopped, then put the real spec back (instances, autostart intact).
             [info] = await self.sup.add([dataclasses.replace(spec, instances=1, autostart=False)])
             proc = self.sup.get(info.id)
@@ -305,9 +329,36 @@ class Methods:
     async def kill(self, _params: Params) -> list[dict[str, Any]]:
         """Stop every app (gracefully, all at once); the server exits after replying."""
         procs = self.sup.processes()
+        if self.keeper is not None:
+            self.keeper.freeze()  # the dump keeps the apps: `resurrect` brings them back
         await _each(procs, ManagedProcess.stop)
         self.killing = True
         return self.rows(procs)
+
+    async def save(self, params: Params) -> dict[str, Any]:
+        """Write dump.json now (an empty list only with force, as PM2)."""
+        from corral.persist.dump import EmptyList
+
+        keeper = self._keeper()
+        try:
+            path, count = await keeper.save(force=params.get("force") is True)
+        except EmptyList as exc:
+            raise MethodError(protocol.ErrorCode.FAILED, str(exc)) from None
+        except OSError as exc:
+            raise MethodError(protocol.ErrorCode.FAILED, f"cannot save: {exc}") from None
+        return {"path": path, "saved": count}
+
+    async def cleardump(self, _params: Params) -> dict[str, Any]:
+        """Save an empty list; the previous one stays as dump.json.bak."""
+        try:
+            return {"path": await self._keeper().clear()}
+        except OSError as exc:
+            raise MethodError(protocol.ErrorCode.FAILED, f"cannot clear: {exc}") from None
+
+    def _keeper(self) -> Keeper:
+        if self.keeper is None:
+            raise MethodError(protocol.ErrorCode.FAILED, "this daemon keeps no dump")
+        return self.keeper
 
     # ---------------------------------------------------------------- helpers
 

@@ -30,6 +30,11 @@ class Hub:
         self._sinks: list[Sink] = []
         self._queues: set[asyncio.Queue[Event | None]] = set()
 
+    @property
+    def watched(self) -> bool:
+        """True while at least one subscriber listens (a TUI, `corral logs`)."""
+        return bool(self._queues)
+
     def add_sink(self, sink: Sink) -> None:
         """Call SINK for every event from now on (it must not block)."""
         self._sinks.append(sink)

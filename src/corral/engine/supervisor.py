@@ -92,7 +92,11 @@ class Supervisor:
             REAPER.install(asyncio.get_running_loop())
             self._open = True
             run = self._sampler.run(
-                self.sample_interval, self._targets, self._sampled, self._log_trouble
+                self.sample_interval,
+                self._targets,
+                self._sampled,
+                self._log_trouble,
+                lambda: self._hub.watched,
             )
             self._sampling = asyncio.get_running_loop().create_task(run)
 
@@ -155,6 +159,14 @@ class Supervisor:
             return self._procs[pm_id]
         except KeyError:
             raise UnknownTarget(f"no process with id {pm_id}") from None
+
+    def skip_ids_to(self, pm_id: int) -> bool:
+        """Give the next new process id PM_ID if no id so far reached it (resurrect and crash
+        recovery keep ids, so log files keep their names); False when it cannot."""
+        if pm_id < self._next_id:
+            return False
+        self._next_id = pm_id
+        return True
 
     async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
         """Register one process per instance of each spec and start those with autostart."""
@@ -300,21 +312,23 @@ class Supervisor:
         return self._sampler.history(pm_id)
 
     def host(self) -> HostSample | None:
-        """The machine's latest CPU, memory and load figures (None before the first tick)."""
+        """The machine's latest CPU, memory and load figures (None before the first tick);
+        sampled every tick while subscribers watch, every fifth otherwise."""
         return self._sampler.last_host
 
     def _targets(self) -> tuple[list[Target], set[int]]:
         running = [(p.id, p.pid, p.token) for p in self._procs.values()]
         return [Target(i, pid, tok) for i, pid, tok in running if pid and tok], self.managed
 
-    def _sampled(self, samples: list[MetricsSample], host: HostSample) -> None:
+    def _sampled(self, samples: list[MetricsSample], host: HostSample | None) -> None:
         latest = {sample.id: sample for sample in samples}
         for proc in self._procs.values():
             sample = latest.get(proc.id)
             proc.cpu, proc.memory = (sample.cpu, sample.memory) if sample else (None, None)
         for sample in samples:
             self.publish(sample)
-        self.publish(host)
+        if host is not None:
+            self.publish(host)
         self._triggers.check_memory(samples)
 
     # --------------------------------------------------------------- helpers

@@ -1,0 +1,45 @@
+"""Provides `attach`: the daemon's persistence at start-up, before it serves anyone.
+
+In order: read corral.toml; read the previous daemon's state.json (present only if that
+daemon died instead of exiting); if so, stop its unsupervised processes and bring them
+back (`recover`); then hang a Keeper on the supervisor and write a fresh state.json.
+Recovery happens before the socket is bound, so the first CLI sees the whole list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from corral.persist import settings, state
+from corral.persist.keeper import Keeper
+
+if TYPE_CHECKING:
+    from corral.daemon.methods import Methods
+
+
+async def attach(methods: Methods, root: str, log: Callable[[str], None]) -> Keeper:
+    """Recover if the previous daemon died, then keep state (and the dump) from now on."""
+    config = settings.load(root)
+    for problem in config.problems:
+        log(problem)
+    try:
+        previous = state.read(root)
+    except ValueError as exc:
+        log(f"{exc}; nothing recovered")
+        previous = None
+    if previous is not None:
+        from corral.persist.recover import recover
+
+        outcome = await recover(previous, root, methods.restore)
+        if outcome is None:
+            log(f"state from another boot (daemon pid {previous.daemon_pid}) ignored")
+        else:
+            line = outcome.line()
+            log(line)
+            methods.notice = line
+    keeper = Keeper(methods.sup, root, autosave=config.autosave, report=log)
+    methods.sup.add_sink(keeper)
+    methods.keeper = keeper
+    keeper.write_state()
+    return keeper

@@ -1,0 +1,150 @@
+"""Provides state.json: what the running daemon supervises, pid by pid, for crash recovery.
+
+    {"format": "corral-state", "version": 1, "daemon_pid": 4242, "boot_id": "…",
+     "closing": false,
+     "processes": [{"id": 0, "name": "web", "status": "online", "spec": {…},
+                    "pid": 4300, "create_time": 1732740001.23}]}
+
+The daemon rewrites it whenever a pid, the table or a desired state changes, and deletes it
+when it exits cleanly. So a state.json found at start means the previous daemon died
+(kill -9, OOM): its processes may still run, unsupervised, and `recover` deals with them.
+A pid counts as one of ours only if it is alive *and* started at the recorded time, so a
+pid the kernel gave to something else since is never touched. No fsync: after a power cut
+every listed process is gone anyway (and `boot_id` tells that the machine restarted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from corral.persist.files import atomic_write, read_bytes
+
+FORMAT = "corral-state"
+VERSION = 1
+TOLERANCE_S = 0.01
+"""Start times are equal when computed from the same boot; this absorbs float rounding."""
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One process the daemon supervised."""
+
+    id: int
+    name: str
+    status: str
+    """Desired state: `online`, or `stopped` when the user stopped it."""
+    spec: dict[str, Any]
+    pid: int | None = None
+    create_time: float | None = None
+    """The pid's start time (psutil create_time), to tell it from a reused pid."""
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The whole file."""
+
+    daemon_pid: int
+    boot_id: str
+    instances: list[Instance]
+    closing: bool = False
+    """The daemon was shutting down (`kill`): its apps are not to be brought back."""
+
+
+def path(root: str) -> str:
+    return os.path.join(root, "state.json")
+
+
+def boot_id() -> str:
+    """This boot's id (Linux), or the boot time elsewhere."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
+    except OSError:
+        return str(int(psutil.boot_time()))
+
+
+def create_time(pid: int) -> float | None:
+    """When PID started (None if it is gone)."""
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def same_process(pid: int, started: float | None) -> bool:
+    """Whether PID is alive and is the process that started at STARTED (not a reuse)."""
+    if started is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return abs(proc.create_time() - started) < TOLERANCE_S
+    except psutil.Error:
+        return False
+
+
+def encode(state: State) -> bytes:
+    body = {
+        "format": FORMAT,
+        "version": VERSION,
+        "daemon_pid": state.daemon_pid,
+        "boot_id": state.boot_id,
+        "closing": state.closing,
+        "processes": [
+            {
+                "id": i.id,
+                "name": i.name,
+                "status": i.status,
+                "spec": i.spec,
+                "pid": i.pid,
+                "create_time": i.create_time,
+            }
+            for i in state.instances
+        ],
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def write(root: str, state: State) -> None:
+    """Replace state.json atomically (not durably: see the module's docstring)."""
+    atomic_write(path(root), encode(state), durable=False)
+
+
+def remove(root: str) -> None:
+    """The daemon exits cleanly: nothing is left to recover."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path(root))
+
+
+def read(root: str) -> State | None:
+    """The state file of the home ROOT; None when absent. ValueError when unreadable."""
+    data = read_bytes(path(root))
+    if data is None:
+        return None
+    try:
+        body = json.loads(data)
+        if body.get("format") != FORMAT or body.get("version") != VERSION:
+            raise ValueError("not a corral state file of version 1")
+        instances = [
+            Instance(
+                int(p["id"]),
+                str(p["name"]),
+                "stopped" if p.get("status") == "stopped" else "online",
+                dict(p["spec"]),
+                int(p["pid"]) if p.get("pid") else None,
+                float(p["create_time"]) if p.get("create_time") is not None else None,
+            )
+            for p in body["processes"]
+        ]
+        return State(
+            int(body["daemon_pid"]), str(body["boot_id"]), instances, bool(body["closing"])
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path(root)} is unreadable: {exc}") from None

@@ -126,7 +126,7 @@ async def _foreground(apps: Sequence[AppSpec], *, json_lines: bool, auto_exit: b
             done.set()
         await done.wait()
         errored = any(p.state is ProcessState.ERRORED for p in supervisor.processes())
-        await supervisor.stop("all")
+        # Leaving the block closes the supervisor: every app stops, errored ones stay so.
     sys.stdout.flush()
     if interrupts > 1:
         return 130

@@ -183,6 +183,8 @@ class ManagedProcess:
             was = self.state
             if self._run is not None:
                 await self._end(Ending.USER_STOP)
+            elif self.state is ProcessState.ERRORED and self.host.closing:
+                return  # shutting down: an errored app is reported as it ended, not "stopped"
             elif self.state is not ProcessState.STOPPED:
                 self._set(ProcessState.STOPPED)
             if self.state is ProcessState.STOPPED and was is not ProcessState.STOPPED:

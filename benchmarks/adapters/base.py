@@ -1,0 +1,180 @@
+"""Provides the adapter contract: how a scenario asks a process manager to do things.
+
+Scenarios describe *what* to run (an `AppDef`) and *which* verb to time; only the
+adapters know the command lines, the ecosystem format, where the daemon's pid lives and
+what `jlist` looks like. Adding a tool (supervisord, …) is one more adapter module.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.procs import Tracker
+
+CLOSE_GRACE_S = 0.3
+CLI_TIMEOUT_S = 60.0
+"""A verb that takes longer than this is hung; the scenario fails rather than the run."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppDef:
+    """One app of an ecosystem, in PM2's attribute names (both tools read the same knobs)."""
+
+    name: str
+    script: Path
+    interpreter: str
+    args: tuple[str, ...] = ()
+    instances: int = 1
+    restart_delay: int = 0
+    max_restarts: int = 16
+    min_uptime: int = 1000
+    kill_timeout: int = 1600
+    autorestart: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcView:
+    """One managed process as `jlist` reports it, normalised across tools."""
+
+    name: str
+    status: str
+    pid: int | None
+    restarts: int
+
+
+class ToolUnavailable(RuntimeError):
+    """The tool (or the feature a scenario needs) is not there; the cell says why."""
+
+
+class Session(ABC):
+    """One tool in one private home, from first command to cleanup.
+
+    Every pid the session learns of goes to its Tracker, so `close` can kill whatever
+    the tool's own `kill` verb left behind.
+    """
+
+    standin: str | None = None
+    """When the session imitates a missing feature, what stands in (for the report)."""
+
+    def __init__(self, home: Path, tracker: Tracker) -> None:
+        self.home = home
+        self.tracker = tracker
+
+    @abstractmethod
+    def env(self) -> dict[str, str]:
+        """The environment every command of this session runs with (its home set)."""
+
+    @abstractmethod
+    def command(self, *verb: str) -> list[str]:
+        """The argv a user would type for VERB."""
+
+    @abstractmethod
+    def write_ecosystem(self, apps: list[AppDef], folder: Path) -> Path:
+        """Write APPS as this tool's ecosystem file in FOLDER; return its path."""
+
+    @abstractmethod
+    def daemon_pid(self) -> int | None:
+        """The daemon's pid, from its pid file; None when it is not running."""
+
+    @abstractmethod
+    def jlist(self) -> list[ProcView]:
+        """Every managed process, as `jlist` reports it."""
+
+    def run(self, *verb: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run one CLI verb to completion, output captured (a user would see it)."""
+        proc = subprocess.run(
+            self.command(*verb),
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and proc.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(verb)} exited {proc.returncode}: {proc.stderr.strip()[-400:]}"
+            )
+        return proc
+
+    def timed(self, *verb: str, check: bool = True) -> float:
+        """Wall seconds of one verb, from fork to exit, as a shell user would feel it."""
+        t0 = time.perf_counter()
+        self.run(*verb, check=check)
+        return time.perf_counter() - t0
+
+    def boot(self) -> None:
+        """Bring the daemon up (outside any timed region) and remember its pid."""
+        self.run("ping")
+        self.track_daemon()
+
+    def start(self, ecosystem: Path) -> None:
+        """Start every app of ECOSYSTEM and return when the start verb returns."""
+        self.run("start", str(ecosystem))
+
+    def stop(self, name: str) -> None:
+        """Stop the app NAME (all its instances); return when the verb returns."""
+        self.run("stop", name, check=False)
+
+    def track_daemon(self) -> None:
+        """Record the daemon and its current descendants for cleanup."""
+        pid = self.daemon_pid()
+        if pid is not None:
+            self.tracker.add_tree(pid)
+
+    @abstractmethod
+    def shutdown(self) -> None:
+        """Ask the tool to stop its apps and its daemon (`kill`)."""
+
+    def close(self) -> list[int]:
+        """Shut the tool down, then kill anything tracked still alive; return those pids.
+
+        A non-empty answer means the tool's own `kill` left processes behind.
+        """
+        try:
+            self.track_daemon()
+            self.shutdown()
+        except (OSError, RuntimeError, subprocess.SubprocessError):
+            pass
+        finally:
+            # Give the tool's own kill a moment to finish before the runner steps in.
+            time.sleep(CLOSE_GRACE_S)
+            killed = self.tracker.kill_all()
+        return killed
+
+
+class Tool(ABC):
+    """A process manager under test: where it is, which version, how to open a session."""
+
+    name: str
+
+    @abstractmethod
+    def unavailable(self) -> str | None:
+        """None when the tool can run here, else a one-line reason for the report."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """The tool's version, for the report header."""
+
+    @abstractmethod
+    def open(self, home: Path, tracker: Tracker) -> Session:
+        """A session in the private HOME (a fresh, empty folder)."""
+
+    def daemon_missing(self) -> str | None:
+        """None when the tool has a daemon with CLI verbs, else why not (for the report)."""
+        return None
+
+
+def base_env() -> dict[str, str]:
+    """The runner's environment, minus variables that would point a tool at another home."""
+    env = dict(os.environ)
+    for key in ("CORRAL_HOME", "PM2_HOME"):
+        env.pop(key, None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env

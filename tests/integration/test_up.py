@@ -220,3 +220,35 @@ def test_default_file_and_errored_exit_code(tmp_path: Path, up_env: dict[str, st
     )
     assert run.returncode == 1  # auto-exit with an errored app
     assert "errored" in run.stdout
+
+
+def test_a_reader_that_leaves_does_not_orphan_the_apps(
+    tmp_path: Path, up_env: dict[str, str]
+) -> None:
+    """`corral up --no-ui | head`: output stops, supervision goes on, a stop still stops."""
+    up = subprocess.Popen(
+        [sys.executable, "-m", "corral", "up", "--no-ui", str(eco(tmp_path, TWO_APPS))],
+        env=up_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert up.stdout is not None
+        for _ in range(3):
+            up.stdout.readline()
+        children = psutil.Process(up.pid).children(recursive=True)
+        up.stdout.close()  # the reader leaves; the next lines hit a broken pipe
+        done = Path(up_env["CORRAL_HOME"], "logs", "chat-out.log")
+        deadline = time.monotonic() + 15
+        while b"done" not in (done.read_bytes() if done.exists() else b""):
+            assert time.monotonic() < deadline, "chat never finished"
+            time.sleep(0.05)  # polling a file with a deadline
+        assert up.poll() is None  # still supervising
+        up.send_signal(signal.SIGINT)
+        assert up.wait(15) == 0
+        assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()

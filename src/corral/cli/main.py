@@ -34,6 +34,7 @@ VERB_MODULES: tuple[str, ...] = (
     "daemonctl",
     "logs",
     "deploy",
+    "monit",
     "persist",
 )
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -32,6 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("file", nargs="?", help="ecosystem file (default: corral.toml, …)")
     parser.add_argument("--no-ui", action="store_true", help="print merged logs, no TUI")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--theme", help="the TUI's Textual theme (e.g. textual-light)")
     parser.add_argument("--env", dest="env_profile", help="layer env_<ENV> over env")
     parser.add_argument("--only", help="comma-separated app names to run")
     parser.add_argument(
@@ -57,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
     if not eco.apps:
         raise UsageError(f"{path}: no apps to run")
     if not args.no_ui:
-        try:
-            from corral.tui.run import run_up  # type: ignore[import-not-found, unused-ignore]
-        except ImportError:
-            raise UsageError("the terminal UI is not available yet: use --no-ui") from None
-        return int(run_up(eco))
+        if not sys.stdout.isatty():
+            raise UsageError("the terminal UI needs a terminal: use --no-ui for pipes")
+        from corral.tui.run import run_up  # Textual loads only here, never for --no-ui
+
+        return run_up(eco, theme=args.theme)
     return asyncio.run(_foreground(eco.apps, json_lines=args.json, auto_exit=not args.no_auto_exit))
 
 
@@ -78,7 +81,12 @@ async def _foreground(apps: Sequence[AppSpec], *, json_lines: bool, auto_exit: b
     started = False
 
     def on_event(event: Event) -> None:
-        printer(event)
+        try:
+            printer(event)
+        except BrokenPipeError:
+            # The reader left (`| head`): keep supervising, print nowhere from now on.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise
         _schedule_flush()
         if (
             auto_exit
@@ -99,7 +107,8 @@ async def _foreground(apps: Sequence[AppSpec], *, json_lines: bool, auto_exit: b
     def _flush() -> None:
         nonlocal flush_pending
         flush_pending = False
-        sys.stdout.flush()
+        with contextlib.suppress(OSError, ValueError):  # a reader that left is not fatal
+            sys.stdout.flush()
 
     def on_signal(signum: int) -> None:
         nonlocal interrupts
@@ -127,7 +136,8 @@ async def _foreground(apps: Sequence[AppSpec], *, json_lines: bool, auto_exit: b
         await done.wait()
         errored = any(p.state is ProcessState.ERRORED for p in supervisor.processes())
         # Leaving the block closes the supervisor: every app stops, errored ones stay so.
-    sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
     if interrupts > 1:
         return 130
     return 1 if errored and interrupts == 0 else 0

@@ -113,8 +113,9 @@ class AsyncClient:
             await writer.drain()
             while True:
                 message = await _receive(reader)
-                if "event" in message:
-                    yield event_from_dict(message["event"])
+                if "events" in message:
+                    for data in message["events"]:
+                        yield event_from_dict(data)
                 elif "error" in message:
                     raise _error(message["error"])
         finally:

@@ -95,8 +95,8 @@ class Client:
         self.call("subscribe", logs=logs)
         while True:
             message = self._receive()
-            if "event" in message:
-                yield message["event"]
+            if "events" in message:
+                yield from message["events"]
             elif "error" in message:
                 raise _error(message["error"])
 

@@ -7,7 +7,7 @@ their first line. Then the client sends requests and the daemon answers each in 
     ← {"id": 1, "result": [{"id": 0, "name": "web", "status": "stopped", …}]}
     ← {"id": 2, "error": {"code": "unknown_target", "message": "process or namespace not found: x"}}
 
-After a `subscribe` request is answered, the daemon only sends `{"event": {…}}` lines on
+After a `subscribe` request is answered, the daemon only sends `{"events": [{…}, …]}` lines on
 that connection. Stdlib only: the CLI imports this on every command.
 """
 
@@ -163,6 +163,7 @@ def error(request_id: JsonId, code: str, message: str) -> dict[str, Any]:
     return {"id": request_id, "error": {"code": code, "message": message}}
 
 
-def event(data: dict[str, Any]) -> dict[str, Any]:
-    """One streamed event (`event_to_dict` form) on a subscribed connection."""
-    return {"event": data}
+def events(data: list[dict[str, Any]]) -> dict[str, Any]:
+    """Streamed events (`event_to_dict` form) on a subscribed connection, batched: what
+    happened within a few milliseconds travels as one message."""
+    return {"events": data}

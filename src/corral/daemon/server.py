@@ -27,6 +27,9 @@ from corral.engine.hub import Lagged
 MAX_CLIENTS = 256
 """Connections served at once; more are told `busy` and closed (bounds fds and memory)."""
 
+BATCH_WINDOW_S = 0.02
+"""Events arriving within this window of each other travel in one message."""
+
 
 LINGER_S = 2.0
 """After a fatal error, how long the rest of a client's input is read and dropped."""
@@ -166,11 +169,13 @@ class Server:
         logs = params.get("logs", True) is not False
 
         async def pump() -> None:
-            async for event in self.methods.sup.events():
-                if not logs and isinstance(event, LogLines):
-                    continue
-                writer.write(protocol.encode(protocol.event(event_to_dict(event))))
-                await writer.drain()
+            async for batch in self.methods.sup.event_batches(BATCH_WINDOW_S):
+                wanted = [e for e in batch if logs or not isinstance(e, LogLines)]
+                if wanted:
+                    writer.write(
+                        protocol.encode(protocol.events([event_to_dict(e) for e in wanted]))
+                    )
+                    await writer.drain()
 
         async def until_eof() -> None:
             while await reader.read(65536):

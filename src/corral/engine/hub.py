@@ -45,9 +45,16 @@ class Hub:
             self._sinks.remove(sink)
 
     def publish(self, event: Event) -> None:
-        """Hand EVENT to every sink and subscriber."""
+        """Hand EVENT to every sink and subscriber; a failing sink is dropped, not fatal.
+
+        A sink that raises (stdout closed under `up --no-ui | head`) must not stop the
+        engine in the middle of a restart or a stop: it is removed and the rest go on.
+        """
         for sink in list(self._sinks):
-            sink(event)
+            try:
+                sink(event)
+            except Exception:
+                self.remove_sink(sink)
         for queue in list(self._queues):
             try:
                 queue.put_nowait(event)
@@ -56,6 +63,29 @@ class Hub:
                 # Make room for the marker so the subscriber learns it was cut off.
                 queue.get_nowait()
                 queue.put_nowait(None)
+
+    async def subscribe_batches(
+        self, snapshot: Callable[[], Iterable[Event]], window: float
+    ) -> AsyncIterator[list[Event]]:
+        """Like `subscribe`, but lists of events: whatever arrives within WINDOW seconds of
+        the first is sent along with it (one message instead of hundreds for a remote
+        client; the snapshot is the first list)."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
+        first = list(snapshot())
+        self._queues.add(queue)
+        try:
+            if first:
+                yield first
+            while True:
+                batch = [await queue.get()]
+                await asyncio.sleep(window)
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                if None in batch:
+                    raise Lagged(f"subscriber fell {SUBSCRIBER_QUEUE} events behind")
+                yield batch  # type: ignore[misc]
+        finally:
+            self._queues.discard(queue)
 
     async def subscribe(self, snapshot: Callable[[], Iterable[Event]]) -> AsyncIterator[Event]:
         """SNAPSHOT's events first, then live ones; raises Lagged if cut off."""

@@ -130,6 +130,13 @@ class Supervisor:
         """Call SINK synchronously for every event (it must never block)."""
         self._hub.add_sink(sink)
 
+    def event_batches(self, window: float) -> AsyncIterator[list[Event]]:
+        """`events`, gathered into lists of what arrives within WINDOW seconds (for RPC)."""
+        now = time.time()
+        return self._hub.subscribe_batches(
+            lambda: [StateChanged(p.info(), now) for p in self._procs.values()], window
+        )
+
     def events(self) -> AsyncIterator[Event]:
         """Each process's current state first, then live events."""
         now = time.time()

@@ -1,0 +1,133 @@
+"""Provides `corral monit`: watch every app of the daemon live, in the terminal UI or as text.
+
+`corral monit` attaches the Textual app to the daemon (starting the daemon if needed).
+`corral monit --no-ui` is for pipes, logs and dumb terminals: the merged, timestamped
+logs of every app, each state change, and one metrics line per process every
+`--interval` seconds. Ctrl-C leaves; the apps keep running in the daemon either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+
+from corral.cli.main import Failure, UsageError
+from corral.cli.printer import EventPrinter, stamp
+from corral.daemon.paths import Home
+from corral.engine.events import Event, MetricsSample, ProcessInfo, Removed, StateChanged
+from corral.engine.metrics import size_text
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "monit",
+        help="watch every app live: table, CPU/memory, merged logs (terminal UI)",
+        description="Attach to the daemon and show every app live; quitting leaves them running.",
+    )
+    parser.add_argument(
+        "--no-ui", action="store_true", help="print logs, state changes and metrics as text"
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between two metrics lines per app with --no-ui (default 5)",
+    )
+    parser.add_argument("--theme", help="a Textual theme name (e.g. textual-light)")
+    parser.set_defaults(module=__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    from corral.daemon.launch import LaunchError, connect_or_start
+    from corral.daemon.paths import home
+
+    if args.interval <= 0:
+        raise UsageError("--interval must be a positive number of seconds")
+    where = home()
+    if not args.no_ui and not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UsageError("the terminal UI needs a terminal: use --no-ui for pipes")
+    try:
+        connect_or_start(where).close()
+    except LaunchError as exc:
+        raise Failure(str(exc)) from None
+    if args.no_ui:
+        try:
+            return asyncio.run(_text(where, args.interval))
+        except KeyboardInterrupt:
+            return 0
+    from corral.tui.run import run_monit  # Textual loads only here
+
+    return run_monit(where.root, theme=args.theme)
+
+
+async def _text(where: Home, interval: float) -> int:
+    """Print the daemon's events as text until interrupted or the daemon goes away."""
+    from corral.daemon.aclient import AsyncClient
+    from corral.daemon.client import NotRunning
+
+    printer = EventPrinter(sys.stdout)
+    watch = TextWatch(printer)
+    ticker = asyncio.create_task(watch.tick_every(interval))
+    try:
+        async for event in AsyncClient(where).events():
+            watch(event)
+            sys.stdout.flush()
+    except NotRunning as exc:
+        print(f"corral: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        ticker.cancel()
+    return 0
+
+
+class TextWatch:
+    """Events as `monit --no-ui` prints them: logs as `up --no-ui` does, states, metrics."""
+
+    def __init__(self, printer: EventPrinter) -> None:
+        self.printer = printer
+        self.infos: dict[int, ProcessInfo] = {}
+        self.samples: dict[int, MetricsSample] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StateChanged):
+            before = self.infos.get(event.info.id)
+            self.infos[event.info.id] = event.info
+            if before is None or before.status != event.info.status:
+                self._say(event.ts, event.info, f"is {event.info.status.value}")
+        elif isinstance(event, MetricsSample):
+            self.samples[event.id] = event
+        elif isinstance(event, Removed):
+            self.infos.pop(event.id, None)
+            self.samples.pop(event.id, None)
+        else:
+            self.printer(event)
+
+    def metrics_lines(self, now: float) -> list[str]:
+        """One line per process: status, CPU, memory, restarts."""
+        lines = []
+        for info in sorted(self.infos.values(), key=lambda i: (i.name, i.id)):
+            sample = self.samples.get(info.id)
+            running = info.pid is not None
+            cpu = f"{sample.cpu:.1f}%" if running and sample and sample.cpu is not None else "-"
+            memory = size_text(sample.memory) if running and sample else "-"
+            lines.append(
+                f"{stamp(now)} [metrics] {info.name}[{info.id}] {info.status.value} "
+                f"cpu {cpu} mem {memory} restarts {info.restarts}"
+            )
+        return lines
+
+    async def tick_every(self, interval: float) -> None:
+        """Print the metrics lines every INTERVAL seconds (until cancelled)."""
+        while True:
+            await asyncio.sleep(interval)
+            lines = self.metrics_lines(time.time())
+            if lines:
+                self.printer.out.write("\n".join(lines) + "\n")
+                self.printer.out.flush()
+
+    def _say(self, ts: float, info: ProcessInfo, what: str) -> None:
+        pid = f" (pid {info.pid})" if info.pid else ""
+        self.printer.out.write(f"{stamp(ts)} [state] {info.name}[{info.id}] {what}{pid}\n")

@@ -1,0 +1,343 @@
+"""Provides LiveApp: the live half of the TUI (events in, widgets redrawn once a frame).
+
+CorralApp (app.py) adds the keys and screens on top. The app talks to a SupervisorAPI
+only: the in-process engine for `corral up`, the daemon's client for `corral monit`, a
+scripted fake in tests. One exclusive worker reads `api.events()` into the Feed;
+widgets are redrawn at most once a frame (1/15 s), and only while something changed, so
+an idle screen costs nothing and a thousand log lines a second cost one `write_lines`
+per frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input
+
+from corral.config.spec import AppSpec
+from corral.engine.api import SupervisorAPI
+from corral.tui.backend import fetch_history, fetch_host
+from corral.tui.colours import Colours
+from corral.tui.feed import Feed
+from corral.tui.history import recent_lines
+from corral.tui.messages import (
+    Connection,
+    HistoryRead,
+    HostSampled,
+    MetricsSampled,
+    ProcessChanged,
+    ProcessRemoved,
+    Relayout,
+)
+from corral.tui.model import Row
+from corral.tui.widgets.header_bar import HeaderBar
+from corral.tui.widgets.log_tail import LogTail
+from corral.tui.widgets.pane_area import PaneArea
+from corral.tui.widgets.process_table import ProcessTable
+from corral.tui.widgets.search_bar import SearchBar
+
+FRAME_S = 1 / 15
+"""Widgets are redrawn at most this often, however fast events come."""
+TAIL_S = 1 / 8
+"""A streaming tail is redrawn at most this often: each redraw renders every visible line
+anew (a firehose replaces them all), and that rendering is most of the UI's CPU time.
+A line after a quiet spell still shows at the next frame."""
+NARROW = 100
+"""Below this many columns the panes go under the table instead of beside the log."""
+HISTORY_LINES = 200
+"""Lines read back from each process's stdout file when it first appears."""
+RETRY_S = 1.0
+"""Wait before subscribing again after the stream broke (daemon restarting)."""
+
+
+class LiveApp(App[int]):
+    """The process table, the app panes and the merged log tail, kept up to date."""
+
+    CSS_PATH = "corral.tcss"
+    TITLE = "corral"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # noqa: RUF012 (App's type)
+    """Narrow screens put the selected app's pane under the table (corral.tcss)."""
+
+    def __init__(
+        self,
+        api: SupervisorAPI,
+        *,
+        source: str = "monit",
+        home: str = "",
+        clock: Callable[[], float] = time.time,
+        history_lines: int = HISTORY_LINES,
+    ) -> None:
+        super().__init__()
+        self.api = api
+        """The backend: every command and every event goes through it."""
+        self.source = source
+        """`up` (the apps live and die with this app) or `monit` (they live in the daemon)."""
+        self.home = home
+        """The corral home whose logs/ holds the apps' files (for history and details)."""
+        self.clock = clock
+        """Wall-clock time for uptimes; tests fix it so snapshots never move."""
+        self.history_lines = history_lines
+        self.feed = Feed()
+        """The model: processes, metrics, stored log lines and the tail's view."""
+        self.colours = Colours({})
+        self._dirty: set[str] = set()
+        self._dirty_panes: set[int] = set()
+        self._frame_timer: Timer | None = None
+        self._tail_at = 0.0
+        self._selected_key: str | None = None
+        self._history_queue: list[int] = []
+        self._connected = True
+        # The main screen's widgets, kept: `query_one` on the app searches the *current*
+        # screen, which is the details or help screen while one is open.
+        self.header = HeaderBar(source, id="header")
+        self.table = ProcessTable(id="table")
+        self.panes = PaneArea(id="panes")
+        self.tail = LogTail(id="tail")
+        self.search = SearchBar(id="search")
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.table
+        with Horizontal(id="body"):
+            yield self.panes
+            with Vertical(id="logbox"):
+                yield self.tail
+                yield self.search
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._frame_timer = self.set_interval(FRAME_S, self._frame, pause=True)
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_theme())
+        self._apply_theme()
+        self.table.border_title = "processes"
+        self._title_tail()
+        self.set_interval(1.0, self._tick)
+        self.table.focus()
+        self._mark("table", "panes", "header")
+        self.consume()
+
+    @on(Relayout)
+    def _relayout(self) -> None:
+        self._mark("table", "panes", "header")
+
+    def _apply_theme(self) -> None:
+        colours = Colours(self.get_css_variables(), plain=self.no_color)
+        colours.keep_order(self.colours)
+        self.colours = colours
+        self.table.colours = colours
+        self.header.colours = colours
+        tail = self.tail
+        tail.app_highlighter.colours = colours
+        tail.restyle()
+        self._mark("table-force", "header")
+
+    # ------------------------------------------------------------------ events
+
+    @work(exclusive=True, group="engine", exit_on_error=False, description="engine events")
+    async def consume(self) -> None:
+        """Read the event stream for as long as the app runs, subscribing again if it breaks."""
+        host = await fetch_host(self.api)
+        if host is not None:
+            self.post_message(HostSampled(host))
+        first = True
+        while True:
+            try:
+                if not first:
+                    infos = await self.api.list()
+                    self.feed.board.keep_only(i.id for i in infos)
+                    self._mark("table", "panes", "header")
+                async for event in self.api.events():
+                    if not self._connected:
+                        self.post_message(Connection(True))
+                    self._take(event)
+            except Exception as exc:  # daemon gone, stream lagged, a bad message: say, retry
+                self.post_message(Connection(False, str(exc) or type(exc).__name__))
+            first = False
+            await asyncio.sleep(RETRY_S)
+
+    def _take(self, event: Any) -> None:
+        changes = self.feed.take(event)
+        if changes.lines:
+            self._mark()
+        if changes.metrics is not None:
+            self.post_message(MetricsSampled(changes.metrics))
+        if changes.process is not None:
+            self.post_message(ProcessChanged(changes.process.info))
+        if changes.new_process is not None:
+            self._history_queue.append(changes.new_process)
+            if len(self._history_queue) == 1:
+                # The snapshot brings every process at once: read their files in one go.
+                self.set_timer(0.05, self._read_history)
+        if changes.removed is not None:
+            self.post_message(ProcessRemoved(changes.removed))
+        if changes.host is not None:
+            self.post_message(HostSampled(changes.host))
+
+    def on_process_changed(self, message: ProcessChanged) -> None:
+        # "panes", not one pane: a new process may need a pane, or no longer fit the grid.
+        self._mark("table", "panes", "header")
+
+    def on_process_removed(self, message: ProcessRemoved) -> None:
+        self._mark("table", "panes", "header")
+
+    def on_metrics_sampled(self, message: MetricsSampled) -> None:
+        # Samples of different processes arrive spread over the second; drawing them all
+        # at the next 1 Hz tick repaints the table once a second instead of once a sample.
+        self._dirty_panes.add(message.pm_id)
+
+    def on_host_sampled(self, message: HostSampled) -> None:
+        self.feed.board.host = message.sample
+        self._mark("header")
+
+    def on_connection(self, message: Connection) -> None:
+        self._connected = message.ok
+        header = self.header
+        header.notice = "" if message.ok else f"stream lost ({message.detail}); retrying"
+        self._mark("header")
+
+    def on_history_read(self, message: HistoryRead) -> None:
+        self.feed.logs.add_history(message.pm_id, message.lines)
+        self._mark("rebuild")
+
+    def _read_history(self) -> None:
+        ids, self._history_queue = self._history_queue, []
+        for pm_id in ids:
+            self._fetch_metrics(pm_id)
+        procs = self.feed.board.procs
+        wanted = [(spec, i) for i in ids if i in procs and (spec := procs[i].info.spec)]
+        if wanted and self.home and self.history_lines:
+            self._read_files(wanted)
+
+    @work(group="history", exit_on_error=False, description="metrics history")
+    async def _fetch_metrics(self, pm_id: int) -> None:
+        samples = await fetch_history(self.api, pm_id)
+        proc = self.feed.board.procs.get(pm_id)
+        if samples and proc is not None:
+            proc.merge_history(samples)
+            self.post_message(MetricsSampled(pm_id))
+
+    @work(thread=True, group="history", exit_on_error=False, description="log history")
+    def _read_files(self, wanted: list[tuple[AppSpec, int]]) -> None:
+        seen: set[str] = set()
+        for spec, pm_id in wanted:
+            lines = recent_lines(spec, pm_id, self.home, self.history_lines, seen)
+            if lines:
+                self.post_message(HistoryRead(pm_id, lines))
+
+    # ------------------------------------------------------------------ frames
+
+    def _mark(self, *what: str) -> None:
+        """Ask for a redraw of WHAT (and of pending log lines) at the next frame."""
+        self._dirty.update(what)
+        if self._frame_timer is not None:
+            self._frame_timer.resume()
+
+    def _frame(self) -> None:
+        """Apply everything that changed since the last frame, then sleep until the next change."""
+        dirty, self._dirty = self._dirty, set()
+        feed = self.feed
+        tail = self.tail
+        now = time.monotonic()
+        if "rebuild" in dirty:
+            tail.replace(feed.visible_lines())
+            self._title_tail()
+            self._tail_at = now
+        elif feed.pending and now - self._tail_at >= TAIL_S:
+            tail.append(feed.take_pending())
+            self._tail_at = now
+        if feed.missed and not feed.view.follow:
+            self._title_tail()
+        table = self.table
+        if "table" in dirty or "table-force" in dirty:
+            table.show(feed.board, self.clock(), force="table-force" in dirty)
+            self._selection_maybe_changed()
+        panes = self.panes
+        if "panes" in dirty:
+            panes.show(feed.board, self._selected_ids())
+        else:
+            for pm_id in self._dirty_panes:
+                panes.redraw(feed.board, pm_id)
+        self._dirty_panes.clear()
+        if "header" in dirty:
+            self.header.show(feed.board)
+        if not self._dirty and not feed.pending and self._frame_timer is not None:
+            self._frame_timer.pause()
+
+    def _tick(self) -> None:
+        """Once a second: uptimes move, and the samples of the last second are drawn."""
+        self._mark("table")
+
+    # --------------------------------------------------------------- selection
+
+    def _row(self) -> Row | None:
+        return self.table.selected
+
+    def _selected_ids(self) -> tuple[int, ...]:
+        row = self._row()
+        return row.ids if row else ()
+
+    @on(DataTable.RowHighlighted, "#table")
+    def _row_highlighted(self) -> None:
+        self._selection_maybe_changed()
+
+    def _selection_maybe_changed(self) -> None:
+        row = self._row()
+        key = row.key if row else None
+        if key == self._selected_key:
+            return
+        self._selected_key = key
+        self._mark("panes")
+        if self.feed.view.ids is not None:
+            self._set_view(ids=frozenset(row.ids) if row else frozenset())
+
+    def _set_view(self, **changes: Any) -> None:
+        view = self.feed.view
+        for name, value in changes.items():
+            setattr(view, name, value)
+        self.tail.auto_scroll = view.follow
+        self._title_tail()
+        self._mark("rebuild")
+
+    def _title_tail(self) -> None:
+        view = self.feed.view
+        row = self._row()
+        parts = ["logs", "all apps" if view.ids is None else (row.name if row else "none")]
+        if view.query:
+            parts.append(f"search “{view.query}”")
+        if not view.follow:
+            parts.append(f"paused (+{self.feed.missed})" if self.feed.missed else "paused")
+        self.tail.border_title = " · ".join(parts)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._set_view(query=event.value)
+
+    @on(SearchBar.Closed)
+    def _search_closed(self, message: SearchBar.Closed) -> None:
+        if not message.keep:
+            self._set_view(query="")
+        self.tail.focus()
+
+    # ---------------------------------------------------------------- commands
+
+    def run_command(self, label: str, call: Coroutine[Any, Any, object]) -> None:
+        """Send one command to the backend without blocking the UI; report failures."""
+        self._command(label, call)
+
+    @work(group="commands", exit_on_error=False, description="command")
+    async def _command(self, label: str, call: Coroutine[Any, Any, object]) -> None:
+        try:
+            await call
+        except LookupError as exc:
+            self.notify(f"{label}: {exc}", severity="error")
+        except Exception as exc:  # the daemon may refuse; the UI must stay up and say so
+            self.notify(f"{label} failed: {exc}", severity="error", timeout=6)

@@ -1,0 +1,87 @@
+"""Provides Colours: Rich styles taken from the current Textual theme's variables.
+
+Cells of the process table and prefixes in the log tail are Rich Text, which needs real
+colours rather than `$success`; reading them from the theme (and again on a theme
+change) keeps light, dark and custom themes right without a hex code in our sources.
+Under NO_COLOR Textual drops every colour at the end, so nothing here needs to know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.style import Style
+from textual.color import Color, ColorParseError
+
+from corral.engine.states import ProcessState
+
+APP_VARIABLES = (
+    "primary",
+    "secondary",
+    "accent",
+    "success",
+    "warning",
+    "primary-lighten-3",
+    "secondary-lighten-3",
+    "accent-lighten-3",
+    "success-lighten-3",
+    "warning-lighten-3",
+)
+"""Theme variables handed to apps in turn; `error` is kept for stderr and failures."""
+
+STATUS_VARIABLE = {
+    ProcessState.ONLINE: "success",
+    ProcessState.LAUNCHING: "accent",
+    ProcessState.STOPPING: "warning",
+    ProcessState.WAITING_RESTART: "warning",
+    ProcessState.STOPPED: "foreground-muted",
+    ProcessState.ERRORED: "error",
+}
+
+
+class Colours:
+    """Styles for statuses, apps and log marks under one theme (PLAIN: no colour at all)."""
+
+    def __init__(self, variables: Mapping[str, str], *, plain: bool = False) -> None:
+        try:
+            background = Color.parse(variables.get("background", "black"))
+        except ColorParseError:
+            background = Color(0, 0, 0)
+
+        def style(
+            name: str, fallback: str = "foreground", *, bold: bool = False, dim: bool = False
+        ) -> Style:
+            if plain:  # NO_COLOR: Textual would grey the colours, some too dark to read
+                return Style(bold=bold, dim=dim)
+            value = variables.get(name) or variables.get(fallback)
+            try:
+                # Theme colours may carry alpha ("muted"); blend it as Textual would.
+                colour = background + Color.parse(value) if value else None
+            except ColorParseError:  # a value we cannot read: plain text beats a crash
+                colour = None
+            return Style(color=colour.rich_color if colour else None, bold=bold, dim=dim)
+
+        self.status = {
+            state: style(var, bold=state is ProcessState.ERRORED)
+            for state, var in STATUS_VARIABLE.items()
+        }
+        self.apps = [style(name, "primary", bold=True) for name in APP_VARIABLES]
+        self.stamp = style("foreground-muted", dim=True)
+        self.err = style("error", bold=True)
+        self.warn = style("warning", bold=True)
+        self.info = style("accent")
+        self.muted = style("foreground-muted")
+        self._by_name: dict[str, Style] = {}
+        self._order: dict[str, int] = {}
+
+    def app(self, name: str) -> Style:
+        """NAME's colour: apps get the palette in the order they are first seen."""
+        found = self._by_name.get(name)
+        if found is None:
+            index = self._order.setdefault(name, len(self._order))
+            found = self._by_name[name] = self.apps[index % len(self.apps)]
+        return found
+
+    def keep_order(self, other: Colours) -> None:
+        """Give apps the same palette slots as in OTHER (after a theme change)."""
+        self._order = dict(other._order)

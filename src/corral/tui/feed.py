@@ -1,0 +1,122 @@
+"""Provides Feed: turns engine events into Board and LogStore updates and tail lines.
+
+The app's event worker hands every event to `Feed.take`; the feed updates the model,
+keeps the lines the tail should show in `pending`, and answers what changed, so the app
+knows which messages to post. No Textual here: the routing is tested without a screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from corral.engine.events import (
+    Event,
+    HostSample,
+    Lifecycle,
+    LogLines,
+    MetricsSample,
+    Removed,
+    StateChanged,
+)
+from corral.tui.logtext import LEVEL_MARK, MARK_ERR, MARK_OUT, Stamper, clean, format_lines
+from corral.tui.model import SYSTEM_ID, TAIL_LINES, Board, LogStore
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one event changed (each flag asks for one kind of repaint)."""
+
+    new_process: int | None = None
+    process: StateChanged | None = None
+    removed: int | None = None
+    metrics: int | None = None
+    host: HostSample | None = None
+    lines: int = 0
+
+
+@dataclass(slots=True)
+class View:
+    """Which lines the tail shows: every app's or some processes', matching a search."""
+
+    ids: frozenset[int] | None = None
+    """None: every process; else only these (and corral's own messages)."""
+    query: str = ""
+    """Case-insensitive text a line must contain; empty: every line."""
+    follow: bool = True
+    """False while paused: lines are kept in the store but not handed to the tail."""
+
+    def shows(self, pm_id: int) -> bool:
+        """Whether lines of PM_ID belong in the tail."""
+        return self.ids is None or pm_id in self.ids or pm_id == SYSTEM_ID
+
+
+@dataclass
+class Feed:
+    """The model plus the lines waiting for the next frame."""
+
+    board: Board = field(default_factory=Board)
+    logs: LogStore = field(default_factory=LogStore)
+    view: View = field(default_factory=View)
+    pending: list[str] = field(default_factory=list)
+    """Lines for the tail at the next frame (bounded by what the tail can hold)."""
+    missed: int = 0
+    """Lines that matched the view while paused (shown as `+N` in the tail's title)."""
+    stamper: Stamper = field(default_factory=Stamper)
+
+    def take(self, event: Event) -> Changes:
+        """Apply EVENT to the model; returns what changed."""
+        changes = Changes()
+        match event:
+            case LogLines():
+                mark = MARK_ERR if event.stream == "err" else MARK_OUT
+                stamp = self.stamper(event.ts)
+                lines = format_lines(stamp, event.name, event.id, mark, event.texts())
+                changes.lines = self._add(event.id, lines)
+            case MetricsSample():
+                if self.board.sample(event):
+                    changes.metrics = event.id
+            case StateChanged():
+                if self.board.update(event.info):
+                    changes.new_process = event.info.id
+                changes.process = event
+            case Lifecycle():
+                stamp = self.stamper(event.ts)
+                mark = LEVEL_MARK.get(event.level, LEVEL_MARK["info"])
+                pm_id = event.id if event.id >= 0 else SYSTEM_ID
+                who = f"{event.name}[{event.id}]" if event.id >= 0 else "[corral]"
+                changes.lines = self._add(pm_id, [f"{stamp} {who} {mark} {clean(event.message)}"])
+            case Removed():
+                self.board.remove(event.id)
+                self.logs.forget(event.id)  # bounded over any number of create/delete
+                changes.removed = event.id
+            case HostSample():
+                self.board.host = event
+                changes.host = event
+        return changes
+
+    def _add(self, pm_id: int, lines: list[str]) -> int:
+        self.logs.add(pm_id, lines)
+        view = self.view
+        if not view.shows(pm_id):
+            return 0
+        if view.query:
+            needle = view.query.lower()
+            lines = [line for line in lines if needle in line.lower()]
+        if not view.follow:
+            self.missed += len(lines)
+            return 0
+        self.pending.extend(lines)
+        if len(self.pending) > TAIL_LINES:
+            del self.pending[:-TAIL_LINES]
+        return len(lines)
+
+    def take_pending(self) -> list[str]:
+        """The lines for this frame (and none left waiting)."""
+        lines, self.pending = self.pending, []
+        return lines
+
+    def visible_lines(self) -> list[str]:
+        """Every stored line the view shows, for a tail rebuilt after the view changed."""
+        self.pending = []
+        self.missed = 0
+        return self.logs.view(self.view.ids, self.view.query, TAIL_LINES)

@@ -1,0 +1,62 @@
+"""Provides `run_up` and `run_monit`: the TUI on the in-process engine, or on the daemon.
+
+`corral up FILE`: the engine runs in this process, on the same event loop as the UI;
+quitting stops every app gracefully (after the UI has gone, if Ctrl-C was pressed
+twice), and a Ctrl-C during that stop kills them at once. `corral monit`: the same app on
+the daemon's client; quitting leaves the apps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+from corral.config.load import Ecosystem
+from corral.engine.supervisor import Supervisor
+from corral.tui.app import CorralApp, make_app
+
+
+def run_up(eco: Ecosystem, *, theme: str | None = None) -> int:
+    """Supervise ECO's apps and show them until the user quits; the apps stop with it."""
+    return asyncio.run(_up(eco, theme))
+
+
+async def _up(eco: Ecosystem, theme: str | None) -> int:
+    supervisor = Supervisor()
+    async with supervisor:  # closing stops every app that is still running
+        app = make_app(supervisor, source="up", home=supervisor.home, theme=theme)
+        adding = asyncio.create_task(supervisor.add(eco.apps))
+        try:
+            await app.run_async()
+        finally:
+            left = sum(1 for p in supervisor.processes() if p.pid is not None)
+            if left:
+                print(f"corral: stopping {left} apps (Ctrl-C to kill them now)", file=sys.stderr)
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGINT, supervisor.kill_now)
+            with contextlib.suppress(Exception):
+                await adding
+    if not adding.cancelled() and adding.exception() is not None:
+        print(f"corral: {adding.exception()}", file=sys.stderr)
+        return 1
+    return app.return_code or 0
+
+
+def run_monit(home: str | None = None, *, theme: str | None = None) -> int:
+    """Attach to the daemon of HOME (starting it if needed) and show its apps."""
+    from corral.daemon.aclient import AsyncClient
+    from corral.daemon.launch import connect_or_start
+    from corral.daemon.paths import home as resolve
+
+    where = resolve(home)
+    connect_or_start(where).close()
+    app = make_app(AsyncClient(where), source="monit", home=where.root, theme=theme)
+    return asyncio.run(_run(app))
+
+
+async def _run(app: CorralApp) -> int:
+    await app.run_async()
+    return app.return_code or 0

@@ -1,0 +1,162 @@
+"""Provides ScriptedAPI: a SupervisorAPI whose events come from a fixed script.
+
+Snapshot tests need the same screen on every run: fixed processes, fixed metrics, fixed
+log lines, fixed times. Commands are recorded, not executed, so tests can assert on
+exactly what the UI asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+
+from corral.config.spec import AppSpec
+from corral.engine.events import (
+    Event,
+    HostSample,
+    Lifecycle,
+    LogLines,
+    MetricsSample,
+    ProcessInfo,
+    RestartReason,
+    StateChanged,
+)
+from corral.engine.states import ProcessState
+
+T0 = 1_790_000_000.0
+"""A fixed wall-clock origin (the tests run under TZ=UTC)."""
+NOW = T0 + 3725.0
+"""The fixed "now" the app's clock returns: uptimes read the same on every run."""
+GiB = 1024**3
+MiB = 1024**2
+
+
+def spec(name: str, **kw: object) -> AppSpec:
+    """A spec with stable paths (nothing is run)."""
+    base = AppSpec(name=name, script=f"/srv/demo/{name}.py", cwd="/srv/demo")
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def info(pm_id: int, app: AppSpec, status: ProcessState, **kw: object) -> ProcessInfo:
+    """A process snapshot with sensible defaults for a running instance."""
+    fields: dict[str, object] = {
+        "id": pm_id,
+        "name": app.name,
+        "namespace": app.namespace,
+        "instance": 0,
+        "status": status,
+        "pid": 4000 + pm_id if status is ProcessState.ONLINE else None,
+        "restarts": 0,
+        "unstable_restarts": 0,
+        "started_at": T0 + 5 if status is ProcessState.ONLINE else None,
+        "created_at": T0,
+        "spec": app,
+        "env": {},
+    }
+    fields.update(kw)
+    return ProcessInfo(**fields)  # type: ignore[arg-type]
+
+
+def wave(pm_id: int, count: int, base: float, swing: float) -> list[float]:
+    """A deterministic saw-tooth series, different per process."""
+    return [base + swing * (((i + pm_id * 3) % 10) / 9) for i in range(count)]
+
+
+def demo_events(samples: int = 40) -> list[Event]:
+    """Four apps: a two-instance cluster, a worker, an errored app, a leaker with a limit."""
+    web = spec("web", instances=2, env={"PORT": "8000", "SECRET": "x"})
+    worker = spec("worker", namespace="jobs")
+    flaky = spec("flaky", exp_backoff_restart_delay=200)
+    leaker = spec("leaker", max_memory_restart=200 * MiB, cron_restart="0 3 * * *")
+    crash = RestartReason(T0 + 60, "crash", "exit code 1")
+    gave_up = RestartReason(T0 + 95, "errored", "16 unstable restarts in a row")
+    memory = RestartReason(T0 + 1800, "memory", "memory 212M > limit 200M")
+    infos = [
+        info(0, web, ProcessState.ONLINE, instance=0),
+        info(1, web, ProcessState.ONLINE, instance=1, started_at=T0 + 3600),
+        info(2, worker, ProcessState.ONLINE, restarts=1, reasons=(crash,)),
+        info(
+            3,
+            flaky,
+            ProcessState.ERRORED,
+            restarts=16,
+            reasons=(crash, gave_up),
+            exit_code=1,
+            unstable_restarts=16,
+        ),
+        info(4, leaker, ProcessState.ONLINE, restarts=3, reasons=(memory,), next_cron=T0 + 86400),
+    ]
+    events: list[Event] = [StateChanged(i, T0) for i in infos]
+    for n in range(samples):
+        ts = T0 + 3725 - samples + n
+        for i in infos:
+            if i.pid is None:
+                continue
+            cpu = wave(i.id, samples, 2.0 + i.id, 10.0)[n]
+            memory_bytes = int((30 + 4 * i.id + (n if i.name == "leaker" else n % 5)) * MiB)
+            events.append(MetricsSample(i.id, ts, cpu, memory_bytes, cpu, memory_bytes))
+    events.append(HostSample(T0 + 3725, 23.5, 6 * GiB, 16 * GiB, (0.52, 0.48, 0.41)))
+    lines: list[tuple[int, str, str, bytes]] = [
+        (0, "web", "out", b"listening on :8000"),
+        (2, "worker", "out", b"job 41 done in 35 ms"),
+        (1, "web", "out", b"GET /health 200 0.4ms"),
+        (2, "worker", "err", b"job 42: retrying a slow upstream"),
+        (0, "web", "out", b"\x1b[32mGET /\x1b[0m 200 [cached] [red]not markup[/red]"),
+        (4, "leaker", "out", b"holding 212 chunks"),
+        (2, "worker", "out", b"progress 10%\rprogress 55%\rprogress 100%"),
+        (0, "web", "out", b"payload " + b"x" * 300),
+        (4, "leaker", "err", b"warning: cache grew past 200M"),
+    ]
+    for n, (pm_id, name, stream, data) in enumerate(lines):
+        events.append(LogLines(pm_id, name, stream, T0 + 3700 + n, (data,)))  # type: ignore[arg-type]
+    events.append(Lifecycle(3, "flaky", T0 + 95, "errored: 16 unstable restarts", "error"))
+    events.append(Lifecycle(4, "leaker", T0 + 3710, "restarting: memory 212M > limit 200M", "warn"))
+    return events
+
+
+class ScriptedAPI:
+    """Replays EVENTS to each subscriber, then waits; records every command."""
+
+    def __init__(self, events: Sequence[Event] | None = None) -> None:
+        self.script = list(demo_events() if events is None else events)
+        self.calls: list[tuple[object, ...]] = []
+
+    async def events(self) -> AsyncIterator[Event]:
+        for event in self.script:
+            yield event
+        await asyncio.Event().wait()  # a live stream that stays quiet
+
+    async def _record(self, *call: object) -> list[ProcessInfo]:
+        self.calls.append(call)
+        return []
+
+    async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
+        return await self._record("add", len(specs))
+
+    async def start(self, target: str) -> list[ProcessInfo]:
+        return await self._record("start", target)
+
+    async def stop(self, target: str) -> list[ProcessInfo]:
+        return await self._record("stop", target)
+
+    async def restart(self, target: str) -> list[ProcessInfo]:
+        return await self._record("restart", target)
+
+    async def reload(self, target: str) -> list[ProcessInfo]:
+        return await self._record("reload", target)
+
+    async def delete(self, target: str) -> list[ProcessInfo]:
+        return await self._record("delete", target)
+
+    async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
+        return await self._record("signal", target, signal)
+
+    async def reset(self, target: str) -> list[ProcessInfo]:
+        return await self._record("reset", target)
+
+    async def scale(self, name: str, count: int) -> list[ProcessInfo]:
+        return await self._record("scale", name, count)
+
+    async def list(self) -> list[ProcessInfo]:
+        return [e.info for e in self.script if isinstance(e, StateChanged)]

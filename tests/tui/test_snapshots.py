@@ -1,0 +1,89 @@
+"""Snapshot tests: every screen and the important states, from the scripted demo data.
+
+Fixed data, fixed clock, UTC, no animations (conftest): the SVGs only change when the UI
+does. Accept a change with `pytest tests/tui --snapshot-update` after looking at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+from corral.tui.app import CorralApp, make_app
+from corral.tui.widgets.search_bar import SearchBar
+from tests.tui.conftest import settle
+from tests.tui.scripted import NOW, ScriptedAPI
+
+Snap = Callable[..., bool]
+
+
+def demo(theme: str | None = None, source: str = "monit") -> CorralApp:
+    """The scripted demo app (a fresh one per test: the plugin runs it itself)."""
+    return make_app(
+        ScriptedAPI(),
+        source=source,
+        clock=lambda: NOW,
+        home="/srv/corral",
+        theme=theme,
+        history_lines=0,
+    )
+
+
+def keys(*pressed: str) -> Callable[[Pilot[int]], object]:
+    """A run_before that lets the script through, then presses PRESSED."""
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        if pressed:
+            await pilot.press(*pressed)
+            await settle(pilot)
+        for bar in pilot.app.query(SearchBar):
+            bar.cursor_blink = False  # a cursor caught mid-blink would flake
+
+    return run_before
+
+
+class TestMainScreen:
+    """The table, the app panes and the merged log tail."""
+
+    def test_wide(self, snap_compare: Snap) -> None:
+        """Every pane fits beside the log at 120x36; the cluster is grouped under its app."""
+        assert snap_compare(demo(), terminal_size=(120, 36), run_before=keys())
+
+    def test_80x24(self, snap_compare: Snap) -> None:
+        """At 80x24 the selected app's pane goes under the table and nothing overflows."""
+        assert snap_compare(demo(), terminal_size=(80, 24), run_before=keys())
+
+    def test_light_theme(self, snap_compare: Snap) -> None:
+        """The light theme keeps every status and app colour readable."""
+        assert snap_compare(demo("textual-light"), terminal_size=(120, 36), run_before=keys())
+
+
+class TestSearch:
+    """The / search box filtering the tail."""
+
+    def test_search_typing(self, snap_compare: Snap) -> None:
+        """Typing filters the tail live; the title names the search."""
+        run = keys("slash", "G", "E", "T")
+        assert snap_compare(demo(), terminal_size=(120, 36), run_before=run)
+
+
+class TestDetails:
+    """The details screen of one app."""
+
+    def test_errored_app(self, snap_compare: Snap) -> None:
+        """flaky: its config, log files, restart timeline and environment names."""
+        assert snap_compare(demo(), terminal_size=(100, 40), run_before=keys("enter"))
+
+
+class TestDialogs:
+    """Help and confirmations."""
+
+    def test_help(self, snap_compare: Snap) -> None:
+        """? lists every key."""
+        assert snap_compare(demo(), terminal_size=(100, 36), run_before=keys("question_mark"))
+
+    def test_confirm_delete(self, snap_compare: Snap) -> None:
+        """d asks before deleting."""
+        assert snap_compare(demo(), terminal_size=(100, 30), run_before=keys("d"))

@@ -1,0 +1,126 @@
+"""The scripted events reach every widget, and each key asks the API for the right thing."""
+
+from __future__ import annotations
+
+from textual.widgets import Sparkline
+
+from corral.tui.app import CorralApp
+from corral.tui.widgets.app_pane import AppPane
+from corral.tui.widgets.confirm import ConfirmScreen
+from corral.tui.widgets.details import DetailsScreen
+from corral.tui.widgets.help import HelpScreen
+from corral.tui.widgets.log_tail import LogTail
+from corral.tui.widgets.process_table import ProcessTable
+from corral.tui.widgets.search_bar import SearchBar
+from tests.tui.conftest import commands_done, settle, wait_until
+from tests.tui.scripted import ScriptedAPI
+
+
+async def test_events_reach_the_widgets(scripted_app: CorralApp) -> None:
+    """The table groups the cluster, the panes hold the whole history, the tail every line."""
+    async with scripted_app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = scripted_app.query_one("#table", ProcessTable)
+        keys = [row.key.value for row in table.ordered_rows]
+        assert keys == ["id:3", "id:4", "app:web", "id:0", "id:1", "id:2"]
+        pane = scripted_app.query_one("#pane-4", AppPane)
+        assert len(pane.query_one("#cpu-spark", Sparkline).data or []) == 40
+        assert "/ 200M" in str(pane.query_one("#mem-value").render())
+        tail = scripted_app.query_one("#tail", LogTail)
+        assert tail.line_count == 11
+        text = "\n".join(tail.lines)
+        assert "\x1b" not in text and "\r" not in text
+        assert "[red]not markup[/red]" in text
+        assert "worker[2] | progress 100%" in text
+        assert "worker[2] ! job 42" in text
+
+
+async def test_action_keys_call_the_api(scripted_app: CorralApp, api: ScriptedAPI) -> None:
+    """r s S l act on the selected row: a cluster header means every instance, by name."""
+    async with scripted_app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")  # flaky, the first row
+        await pilot.press("down", "down", "s", "S")  # the web cluster
+        await pilot.press("down", "l")  # web's instance 0
+        await pilot.press("plus")  # web has 2 instances: scale to 3
+        await pilot.press("down", "minus")  # still web: 2 -> 1
+        await pilot.pause()
+        await commands_done(scripted_app)
+    assert api.calls == [
+        ("restart", "3"),
+        ("stop", "web"),
+        ("start", "web"),
+        ("reload", "0"),
+        ("scale", "web", 3),
+        ("scale", "web", 1),
+    ]
+
+
+async def test_delete_asks_first(scripted_app: CorralApp, api: ScriptedAPI) -> None:
+    """d opens a confirmation; n (or Escape) declines, y deletes."""
+    async with scripted_app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        assert isinstance(scripted_app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(scripted_app.screen, ConfirmScreen)
+        await pilot.press("d", "y")
+        await pilot.pause()
+        await commands_done(scripted_app)
+    assert api.calls == [("delete", "3")]
+
+
+async def test_search_follow_and_filter(scripted_app: CorralApp) -> None:
+    """/ filters the tail as you type, f pauses it, a shows only the selected app."""
+    async with scripted_app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        tail = scripted_app.query_one("#tail", LogTail)
+        await pilot.press("slash", *"GET", "enter")
+        await wait_until(pilot, lambda: tail.line_count == 2, what="search results")
+        assert all("GET" in line for line in tail.lines)
+        assert "search “GET”" in str(tail.border_title)
+        await pilot.press("slash", "escape")
+        await wait_until(pilot, lambda: tail.line_count == 11, what="search cleared")
+        await pilot.press("tab", "f")  # focus the table again, then pause
+        assert "paused" in str(tail.border_title)
+        await pilot.press("f", "a")  # follow again; only flaky's lines (the first row)
+        await wait_until(pilot, lambda: tail.line_count == 1, what="flaky's lines")
+        assert " flaky[3] " in tail.lines[0]
+        await pilot.press("a")
+        await wait_until(pilot, lambda: tail.line_count == 11, what="every line again")
+
+
+async def test_screens_open_and_close(scripted_app: CorralApp) -> None:
+    """enter opens the details, ? the help; Escape returns; tab moves the focus."""
+    async with scripted_app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert scripted_app.focused is scripted_app.query_one("#table")
+        await pilot.press("tab")
+        assert scripted_app.focused is scripted_app.query_one("#tail")
+        await pilot.press("enter")
+        assert isinstance(scripted_app.screen, DetailsScreen)
+        await pilot.press("escape", "question_mark")
+        assert isinstance(scripted_app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(scripted_app.screen, HelpScreen | DetailsScreen)
+        assert not scripted_app.query_one("#search", SearchBar).has_class("-open")
+
+
+async def test_palette_lists_every_action(scripted_app: CorralApp) -> None:
+    """Every key's action is reachable by name from the command palette."""
+    async with scripted_app.run_test() as pilot:
+        await settle(pilot)
+        titles = {c.title for c in scripted_app.get_system_commands(scripted_app.screen)}
+    for title in ("Restart the selected app", "Stop the selected app", "Search the logs"):
+        assert title in titles
+    assert len(titles) >= 14
+
+
+async def test_q_leaves_monit_at_once(scripted_app: CorralApp, api: ScriptedAPI) -> None:
+    """Attached to the daemon, q quits without stopping anything."""
+    async with scripted_app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert scripted_app.return_code == 0
+    assert api.calls == []

@@ -21,6 +21,7 @@ from corral.daemon.aclient import AsyncClient
 from corral.daemon.launch import connect_or_start
 from corral.daemon.paths import Home
 from corral.tui.app import CorralApp, make_app
+from tests.integration.test_daemon import gone
 from tests.tui.scripted import NOW, ScriptedAPI
 
 
@@ -62,20 +63,8 @@ async def daemon(home: Path, no_leftovers: None) -> AsyncIterator[AsyncClient]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not _gone(pid):  # noqa: ASYNC110
+        while time.monotonic() < deadline and not gone(pid):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-
-
-def _gone(pid: int) -> bool:
-    """PID has exited. The engine made this test process a subreaper, so a detached
-    daemon may end as *our* zombie: reap it, and count a zombie as gone."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 async def settle(pilot: Pilot[int]) -> None:

@@ -270,3 +270,35 @@ async def test_shipped_examples_reload_under_load(
     else:
         assert load.failed == 0, load.errors[:3]
     assert len(load.pids) >= 3
+
+
+async def test_health_check_gates_online(sup: Sup, port: int) -> None:
+    s, rec = sup
+    closed = free_port()
+    await s.add(
+        [
+            cluster(port, "--delay", "0.4", health_check=f"http://127.0.0.1:{port}/"),  # type: ignore[list-item]
+            app(
+                "sleeper.py", "sick", health_check=f"http://127.0.0.1:{closed}/", listen_timeout=300
+            ),
+        ]
+    )
+    assert s.get(0).state is S.LAUNCHING
+    await rec.wait_for(lambda _: s.get(0).state is S.ONLINE and s.get(1).state is S.ONLINE)
+    assert get(port) == str(s.get(0).pid)
+    assert said(rec.events, "not ready after 300 ms; considered online")
+
+
+async def test_reuse_port_reload_overlaps_old_and_new(sup: Sup, port: int) -> None:
+    """Apps that bind with SO_REUSEPORT themselves: reload starts the new one first."""
+    s, rec = sup
+    env = dict(app("x").env, PORT=str(port))
+    await s.add([app("reuseport.py", "rp", env=env, reuse_port=True)])
+    await rec.wait_for(lambda ev: len(said(ev, "bound", text=True)) == 1)
+    old = s.get(0).pid
+    await s.reload("rp")
+    lines = [e.message for e in rec.events if isinstance(e, Lifecycle)]
+    started_new = lines.index(f"started (pid {s.get(0).pid})")
+    old_exit = next(i for i, m in enumerate(lines) if m.startswith(("exited", "killed")))
+    assert s.get(0).pid != old and started_new < old_exit
+    assert get(port) == str(s.get(0).pid)

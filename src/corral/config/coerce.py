@@ -136,8 +136,15 @@ def exit_codes(value: object) -> tuple[int, ...]:
     return tuple(codes)
 
 
+MAX_INSTANCES = 1024
+
+
 def instances(value: object, cpus: int | None = None) -> int:
-    """A process count: "max"/0 = one per CPU, -k = CPUs minus k (at least 1)."""
+    """A process count: "max"/0 = one per CPU, -k = CPUs minus k.
+
+    PM2 quietly runs one instance when -k leaves none and accepts any count; a count that
+    cannot be what was meant (no CPU left, or over MAX_INSTANCES) is an error here.
+    """
     available = cpus or os.cpu_count() or 1
     if isinstance(value, str) and value.strip().lower() == "max":
         return available
@@ -145,9 +152,13 @@ def instances(value: object, cpus: int | None = None) -> int:
         number = integer(value)
     except ValueError:
         raise ValueError(f'must be a number or "max", not {value!r}') from None
+    if number > MAX_INSTANCES:
+        raise ValueError(f"must be at most {MAX_INSTANCES}, not {number}")
     if number > 0:
         return number
-    return max(1, available + number)
+    if available + number < 1:
+        raise ValueError(f"{number} leaves no instance on a machine with {available} CPUs")
+    return available + number
 
 
 def exec_mode(value: object) -> str:

@@ -41,7 +41,8 @@ from corral.daemon.rows import row
 from corral.daemon.specs import spec_from_wire
 from corral.engine.api import ReloadFailed, StartError, UnknownTarget
 from corral.engine.events import event_to_dict
-from corral.engine.process import ManagedProcess, signal_number
+from corral.engine.process import ManagedProcess
+from corral.engine.run import signal_number
 from corral.engine.supervisor import Supervisor
 
 if TYPE_CHECKING:

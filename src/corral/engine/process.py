@@ -14,13 +14,10 @@ import signal as signals
 import subprocess
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Protocol
 
 from corral.config.spec import AppSpec
 from corral.engine import policy, readiness, spawn, tree
 from corral.engine.events import (
-    Event,
     Lifecycle,
     LogLines,
     ProcessInfo,
@@ -31,6 +28,15 @@ from corral.engine.events import (
 from corral.engine.notify import NotifySocket
 from corral.engine.policy import Decision, Ending, History
 from corral.engine.reaper import REAPER
+from corral.engine.run import (
+    Host,
+    Run,
+    duration_text,
+    how_it_ended,
+    knobs_of,
+    resolve_exit,
+    signal_number,
+)
 from corral.engine.sockets import SharedSockets
 from corral.engine.states import ProcessState, check_transition
 
@@ -38,59 +44,6 @@ REASONS_KEPT = 20
 """Restart reasons remembered per process (shown by `describe`)."""
 DRAIN_TIMEOUT_S = 1.0
 """After a run's tree is dead its pipes reach EOF at once; this only guards odd fd sharing."""
-
-
-class Host(Protocol):
-    """What a process needs from its supervisor: a place to publish, and the shared pid set."""
-
-    home: str
-    managed: set[int]
-    closing: bool
-    """True once the host is shutting down: no process is restarted any more."""
-
-    def publish(self, event: Event) -> None: ...
-
-
-@dataclass(eq=False)
-class Run:
-    """One execution of the process: from spawn to the reaping of its root."""
-
-    popen: subprocess.Popen[bytes]
-    token: str
-    started_at: float
-    started_mono: float
-    exited: asyncio.Future[int]
-    readers: list[asyncio.Task[None]] = field(default_factory=list)
-    ending: Ending | None = None
-    """Set by the command that ends this run on purpose; None means it ended on its own."""
-    ready: asyncio.Future[bool] | None = None
-    """Resolves True once the run is ready (at once without wait_ready/health_check),
-    False when it exited first or listen_timeout passed."""
-    notify: NotifySocket | None = None
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-
-def knobs_of(spec: AppSpec) -> policy.Knobs:
-    """The policy's view of a spec."""
-    return policy.Knobs(
-        autorestart=spec.autorestart,
-        max_restarts=spec.max_restarts,
-        min_uptime=spec.min_uptime,
-        restart_delay=spec.restart_delay,
-        exp_backoff_restart_delay=spec.exp_backoff_restart_delay,
-        stop_exit_codes=spec.stop_exit_codes,
-    )
-
-
-def signal_number(name: str) -> int:
-    """SIGINT, INT or 2 -> 2."""
-    if name.isdigit():
-        return int(name)
-    upper = name.upper()
-    return int(signals.Signals[upper if upper.startswith("SIG") else f"SIG{upper}"])
 
 
 class ManagedProcess:
@@ -322,7 +275,7 @@ class ManagedProcess:
         loop = asyncio.get_running_loop()
         run = Run(popen, token, time.time(), time.monotonic(), loop.create_future())
         run.notify, run.ready = notify, loop.create_future()
-        REAPER.watch(popen.pid, lambda status: _resolve(run.exited, status))
+        REAPER.watch(popen.pid, lambda status: resolve_exit(run.exited, status))
         self.host.managed.add(popen.pid)
         assert popen.stdout is not None
         assert popen.stderr is not None
@@ -424,7 +377,7 @@ class ManagedProcess:
             else f"killed by {self.exit_signal}"
         )
         level = "info" if run.ending is not Ending.EXIT or self.exit_code == 0 else "warn"
-        self._say(f"{how} after {_duration(uptime_ms)}", level)
+        self._say(f"{how} after {duration_text(uptime_ms)}", level)
         if cleanup and tree.may_have_leftovers(run.pid, self.host.managed):
             # The root is gone; its descendants go too (systemd's control-group rule).
             await tree.terminate(
@@ -459,7 +412,7 @@ class ManagedProcess:
             self._say(f"not restarting: {decision.reason}")
             self._set(ProcessState.STOPPED)
             return False
-        how = _how_it_ended(self.exit_code, self.exit_signal)
+        how = how_it_ended(self.exit_code, self.exit_signal)
         self._record("crash", how)
         self.restarts += 1
         if decision.delay_ms <= 0:
@@ -519,22 +472,3 @@ class ManagedProcess:
         self.host.publish(
             Lifecycle(self.id, self.spec.name, time.time(), message, lvl)  # type: ignore[arg-type]
         )
-
-
-def _how_it_ended(code: int | None, signal: str | None) -> str:
-    if signal is not None:
-        return f"killed by {signal}"
-    return "did not start" if code is None else f"exit code {code}"
-
-
-def _resolve(future: asyncio.Future[int], status: int) -> None:
-    if not future.done():
-        future.set_result(status)
-
-
-def _duration(ms: float) -> str:
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    if ms < 120_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{ms / 60_000:.1f} min"

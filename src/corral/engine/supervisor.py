@@ -25,8 +25,9 @@ from corral.engine.events import (
 from corral.engine.hub import Hub, Sink
 from corral.engine.logfiles import LogFiles, Rotation
 from corral.engine.metrics import Sampler, Target
-from corral.engine.process import ManagedProcess, signal_number
+from corral.engine.process import ManagedProcess
 from corral.engine.reaper import REAPER
+from corral.engine.run import signal_number
 from corral.engine.sockets import BindError, SharedSockets
 from corral.engine.states import ProcessState
 from corral.engine.triggers import Triggers

@@ -1,0 +1,90 @@
+"""Provides Run (one execution of a process) and the small pure helpers around it.
+
+Kept apart from process.py, which holds the process's state machine and commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal as signals
+import subprocess
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from corral.config.spec import AppSpec
+from corral.engine import policy
+from corral.engine.events import Event
+from corral.engine.notify import NotifySocket
+from corral.engine.policy import Ending
+
+
+class Host(Protocol):
+    """What a process needs from its supervisor: a place to publish, and the shared pid set."""
+
+    home: str
+    managed: set[int]
+    closing: bool
+    """True once the host is shutting down: no process is restarted any more."""
+
+    def publish(self, event: Event) -> None: ...
+
+
+@dataclass(eq=False)
+class Run:
+    """One execution of the process: from spawn to the reaping of its root."""
+
+    popen: subprocess.Popen[bytes]
+    token: str
+    started_at: float
+    started_mono: float
+    exited: asyncio.Future[int]
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+    ending: Ending | None = None
+    """Set by the command that ends this run on purpose; None means it ended on its own."""
+    ready: asyncio.Future[bool] | None = None
+    """Resolves True once the run is ready (at once without wait_ready/health_check),
+    False when it exited first or listen_timeout passed."""
+    notify: NotifySocket | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+def knobs_of(spec: AppSpec) -> policy.Knobs:
+    """The policy's view of a spec."""
+    return policy.Knobs(
+        autorestart=spec.autorestart,
+        max_restarts=spec.max_restarts,
+        min_uptime=spec.min_uptime,
+        restart_delay=spec.restart_delay,
+        exp_backoff_restart_delay=spec.exp_backoff_restart_delay,
+        stop_exit_codes=spec.stop_exit_codes,
+    )
+
+
+def signal_number(name: str) -> int:
+    """SIGINT, INT or 2 -> 2."""
+    if name.isdigit():
+        return int(name)
+    upper = name.upper()
+    return int(signals.Signals[upper if upper.startswith("SIG") else f"SIG{upper}"])
+
+
+def how_it_ended(code: int | None, signal: str | None) -> str:
+    if signal is not None:
+        return f"killed by {signal}"
+    return "did not start" if code is None else f"exit code {code}"
+
+
+def resolve_exit(future: asyncio.Future[int], status: int) -> None:
+    if not future.done():
+        future.set_result(status)
+
+
+def duration_text(ms: float) -> str:
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 120_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms / 60_000:.1f} min"

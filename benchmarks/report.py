@@ -30,6 +30,8 @@ class ScenarioRun:
     """column -> why the column was not measured at all."""
     cleanup: dict[str, list[str]] = field(default_factory=dict)
     """column -> notes on processes the runner had to kill after the tool's own `kill`."""
+    rounds: int = 0
+    """Rounds this scenario ran (slow ones run fewer than the header says)."""
 
     def summary(self, column: str, metric: Metric) -> Summary:
         return summarize(self.values.get(column, {}).get(metric.key, []))
@@ -122,6 +124,8 @@ def table(runs: list[ScenarioRun], tools: list[str]) -> list[str]:
 
 def _scenario_notes(run: ScenarioRun) -> list[str]:
     lines = [f"### {run.scenario.title}", "", run.scenario.notes, ""]
+    if run.rounds:
+        lines[-2] += f" (Rounds in this run: {run.rounds}.)"
     for column, why in run.skipped.items():
         lines.append(f"- {column}: not measured: {why}")
     for column, messages in run.errors.items():

@@ -117,9 +117,13 @@ def run_scenario(
             columns.append(name)
     if scenario.baseline_name and BASELINE in args.tools:
         columns.append(BASELINE)
-    for round_no in range(1, args.rounds + 1):
+    rounds = args.rounds
+    if scenario.full_rounds and not args.quick:
+        rounds = min(rounds, scenario.full_rounds)
+    run.rounds = rounds
+    for round_no in range(1, rounds + 1):
         for column in columns:
-            log(f"{scenario.key}: round {round_no}/{args.rounds}: {column}")
+            log(f"{scenario.key}: round {round_no}/{rounds}: {column}")
             try:
                 result, killed = measure_once(scenario, tools.get(column), args)
             except ToolUnavailable as exc:

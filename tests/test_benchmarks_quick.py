@@ -64,7 +64,18 @@ def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> No
     assert not leaked, f"the benchmark left processes behind: {leaked}"
     text = output.read_text()
     assert "| scenario | corral | corral advantage (x) |" in text
-    for label in ("crash restart: median start-to-start gap", "stop: wall time", "start: "):
+    labels = (
+        "crash restart: median start-to-start gap",
+        "stop: wall time",
+        "start: ",
+        "logs stdout +time: lines/s",
+        "logs stdout +time: lines missing",
+        "log trickle: daemon CPU",
+        "memory limit: crossing",
+        "reload: failed requests during 3 `reload`s",
+        "scale: daemon RSS",
+    )
+    for label in labels:
         row = next(line for line in text.splitlines() if line.startswith(f"| {label}"))
         corral_cell = row.split("|")[2].strip()
         assert corral_cell[:1].isdigit(), row

@@ -36,6 +36,13 @@ class AppDef:
     kill_timeout: int = 1600
     autorestart: bool = True
     env: dict[str, str] = field(default_factory=dict)
+    time: bool = False
+    """Prefix every log line with a timestamp (PM2's `time`)."""
+    max_memory_restart: str | None = None
+    """Restart above this RSS, e.g. "200M" (both tools parse it x1024 per step)."""
+    listen: str | None = None
+    """corral only: a socket the daemon binds and hands to every instance (pm2 has none
+    for non-Node apps, so its apps bind the port themselves)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +89,25 @@ class Session(ABC):
     def daemon_pid(self) -> int | None:
         """The daemon's pid, from its pid file; None when it is not running."""
 
+    def log_path(self, name: str, stream: str = "out") -> Path:
+        """The log file of app NAME's STREAM ("out" or "error"): both tools use PM2's
+        `logs/NAME-out.log` layout in their home."""
+        return self.home / "logs" / f"{name}-{stream}.log"
+
     @abstractmethod
     def jlist(self) -> list[ProcView]:
         """Every managed process, as `jlist` reports it."""
 
-    def run(self, *verb: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *verb: str, check: bool = True, timeout: float = CLI_TIMEOUT_S
+    ) -> subprocess.CompletedProcess[str]:
         """Run one CLI verb to completion, output captured (a user would see it)."""
         proc = subprocess.run(
             self.command(*verb),
             env=self.env(),
             capture_output=True,
             text=True,
-            timeout=CLI_TIMEOUT_S,
+            timeout=timeout,
             check=False,
             stdin=subprocess.DEVNULL,
         )

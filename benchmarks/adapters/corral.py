@@ -72,6 +72,10 @@ def ecosystem_toml(apps: list[AppDef]) -> str:
             "autorestart": app.autorestart,
             "env": dict(app.env),
         }
+        optional = {"max_memory_restart": app.max_memory_restart, "listen": app.listen}
+        fields.update({k: v for k, v in optional.items() if v is not None})
+        if app.time:
+            fields["time"] = True
         lines = ["[[apps]]", *(f"{k} = {_toml_value(v)}" for k, v in fields.items())]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"

@@ -99,12 +99,17 @@ class Pm2Session(Session):
                 "args": list(app.args),
                 "instances": app.instances,
                 "exec_mode": "fork",
+                "merge_logs": True,  # logs/NAME-out.log, not NAME-out-ID.log: as corral
                 "restart_delay": app.restart_delay,
                 "max_restarts": app.max_restarts,
                 "min_uptime": app.min_uptime,
                 "kill_timeout": app.kill_timeout,
                 "autorestart": app.autorestart,
                 "env": dict(app.env),
+                **({"time": True} if app.time else {}),
+                **(
+                    {"max_memory_restart": app.max_memory_restart} if app.max_memory_restart else {}
+                ),
             }
             for app in apps
         ]

@@ -10,7 +10,20 @@ import importlib
 
 from benchmarks.scenarios.base import Context, Metric, Result, Scenario
 
-ORDER: tuple[str, ...] = ("cli", "footprint", "crash_restart", "stop", "start")
+ORDER: tuple[str, ...] = (
+    "cli",
+    "footprint",
+    "crash_restart",
+    "stop",
+    "start",
+    "log_throughput",
+    "log_plain",
+    "log_stderr",
+    "log_trickle",
+    "memory_limit",
+    "reload",
+    "scale",
+)
 
 
 def load(names: tuple[str, ...] = ORDER) -> list[Scenario]:

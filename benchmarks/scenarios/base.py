@@ -77,6 +77,8 @@ class Scenario:
     """Column title of the bare baseline, when the scenario has one."""
     notes: str = ""
     """What is measured and how, for the report (Markdown)."""
+    full_rounds: int | None = None
+    """At most this many rounds in a full run (slow scenarios), else the runner's count."""
 
     def measure(self, session: Session, ctx: Context) -> Result:
         """Run one measurement with SESSION (a booted-or-not tool in a fresh home)."""

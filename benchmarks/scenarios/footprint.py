@@ -62,6 +62,7 @@ class Footprint(Scenario):
     key = "footprint"
     title = "Daemon footprint"
     needs_daemon = True
+    full_rounds = 3
     metrics = (
         Metric("rss0", "footprint: daemon RSS, 0 apps", "MB", "lower", 1),
         Metric("cpu0", "footprint: daemon CPU, 0 apps", "%", "lower", 3, floor=CPU_FLOOR),
@@ -75,7 +76,8 @@ class Footprint(Scenario):
         "time over the window, in % of one core. First with no "
         "app (2 s after the boot `ping`), then with 20 sleeper apps (3 in quick mode) "
         "2 s after all of them wrote their start file. Each round's window is 30 s "
-        "(3 s in quick mode), 150 s per tool and condition over 5 rounds: pm2's worker "
+        "(3 s in quick mode), 90 s per tool and condition over 3 rounds "
+        "(3, not 5, so the whole full run fits in 25 minutes): pm2's worker "
         "ticks every 30 s (`WORKER_INTERVAL`), so a shorter window, always at the same "
         "distance from the daemon's boot, would catch or miss its tick by phase. "
         "Whatever a daemon does periodically "

@@ -150,9 +150,12 @@ async def pump(pipe: IO[bytes], sink: LineSink) -> None:
             if lines:
                 sink(time.time(), lines)
             if len(chunk) < ReadSizer.SMALL_READ // 4:
-                # A trickle: let a few more lines gather before the next wake-up. The cost
-                # is per wake-up, not per byte; the stamp is at most this much later.
+                # A trickle: let a few more lines gather in the pipe before the next
+                # wake-up (reading paused, so the loop is not woken per line). The cost is
+                # per wake-up, not per byte; the stamp is at most this much later.
+                transport.pause_reading()
                 await asyncio.sleep(COALESCE_S)
+                transport.resume_reading()
         rest = splitter.flush()
         if rest:
             sink(time.time(), rest)

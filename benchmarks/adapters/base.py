@@ -68,18 +68,24 @@ class Session(ABC):
 
     standin: str | None = None
     """When the session imitates a missing feature, what stands in (for the report)."""
+    home_var: str = ""
+    """The environment variable that points the tool at its home (CORRAL_HOME, PM2_HOME)."""
 
-    def __init__(self, home: Path, tracker: Tracker) -> None:
+    def __init__(self, home: Path, tracker: Tracker, launcher: list[str]) -> None:
         self.home = home
         self.tracker = tracker
+        self.launcher = launcher
+        """The argv prefix that runs the tool's CLI."""
 
-    @abstractmethod
     def env(self) -> dict[str, str]:
         """The environment every command of this session runs with (its home set)."""
+        env = base_env()
+        env[self.home_var] = str(self.home)
+        return env
 
-    @abstractmethod
     def command(self, *verb: str) -> list[str]:
         """The argv a user would type for VERB."""
+        return [*self.launcher, *verb]
 
     @abstractmethod
     def write_ecosystem(self, apps: list[AppDef], folder: Path) -> Path:

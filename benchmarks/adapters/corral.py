@@ -84,17 +84,7 @@ def ecosystem_toml(apps: list[AppDef]) -> str:
 class CorralSession(Session):
     """corral's daemon CLI with CORRAL_HOME set to the session's home."""
 
-    def __init__(self, home: Path, tracker: Tracker, launcher: list[str]) -> None:
-        super().__init__(home, tracker)
-        self.launcher = launcher
-
-    def env(self) -> dict[str, str]:
-        env = base_env()
-        env["CORRAL_HOME"] = str(self.home)
-        return env
-
-    def command(self, *verb: str) -> list[str]:
-        return [*self.launcher, *verb]
+    home_var = "CORRAL_HOME"
 
     def write_ecosystem(self, apps: list[AppDef], folder: Path) -> Path:
         path = folder / "ecosystem.toml"

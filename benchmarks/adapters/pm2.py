@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.adapters.base import AppDef, ProcView, Session, Tool, base_env
+from benchmarks.adapters.base import AppDef, ProcView, Session, Tool
 from benchmarks.procs import Tracker
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corral-bench" / "pm2"
@@ -78,17 +78,7 @@ def find_or_install(install: bool = True) -> tuple[Path | None, str]:
 class Pm2Session(Session):
     """pm2 with PM2_HOME set to the session's home."""
 
-    def __init__(self, home: Path, tracker: Tracker, launcher: Path) -> None:
-        super().__init__(home, tracker)
-        self.launcher = launcher
-
-    def env(self) -> dict[str, str]:
-        env = base_env()
-        env["PM2_HOME"] = str(self.home)
-        return env
-
-    def command(self, *verb: str) -> list[str]:
-        return [str(self.launcher), *verb]
+    home_var = "PM2_HOME"
 
     def write_ecosystem(self, apps: list[AppDef], folder: Path) -> Path:
         entries: list[dict[str, Any]] = [
@@ -173,4 +163,4 @@ class Pm2(Tool):
         launcher, how = self._launcher()
         if launcher is None:
             raise RuntimeError(how)
-        return Pm2Session(home, tracker, launcher)
+        return Pm2Session(home, tracker, [str(launcher)])

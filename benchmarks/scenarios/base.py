@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from benchmarks.adapters.base import AppDef, Session
 from benchmarks.procs import wait_until
@@ -21,6 +21,10 @@ APPS = Path(__file__).resolve().parent.parent / "apps"
 Value = float | str
 Result = dict[str, Value]
 Better = Literal["lower", "higher", "info"]
+
+
+Size = TypeVar("Size", int, float)
+"""A round count or a duration, picked by mode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +54,8 @@ class Context:
     quick: bool
     footprint_window_s: float
 
-    def pick(self, full: int, quick: int) -> int:
-        """A size: FULL normally, QUICK under --quick."""
+    def pick(self, full: Size, quick: Size) -> Size:
+        """A size or a duration: FULL normally, QUICK under --quick."""
         return quick if self.quick else full
 
     def app(self, name: str, script: str, *args: str, **knobs: object) -> AppDef:

@@ -191,6 +191,28 @@ class Tool(ABC):
         return None
 
 
+def pm2_fields(app: AppDef) -> dict[str, object]:
+    """APP in PM2's attribute names, which both tools read: one definition for both files."""
+    fields: dict[str, object] = {
+        "name": app.name,
+        "script": str(app.script),
+        "interpreter": app.interpreter,
+        "args": list(app.args),
+        "instances": app.instances,
+        "restart_delay": app.restart_delay,
+        "max_restarts": app.max_restarts,
+        "min_uptime": app.min_uptime,
+        "kill_timeout": app.kill_timeout,
+        "autorestart": app.autorestart,
+        "env": dict(app.env),
+    }
+    if app.max_memory_restart:
+        fields["max_memory_restart"] = app.max_memory_restart
+    if app.time:
+        fields["time"] = True
+    return fields
+
+
 def base_env() -> dict[str, str]:
     """The runner's environment, minus variables that would point a tool at another home."""
     env = dict(os.environ)

@@ -23,6 +23,7 @@ from benchmarks.adapters.base import (
     Session,
     Tool,
     base_env,
+    pm2_fields,
 )
 from benchmarks.procs import Tracker, wait_until
 
@@ -59,23 +60,9 @@ def ecosystem_toml(apps: list[AppDef]) -> str:
     """APPS as corral's native TOML ecosystem, PM2's attribute names."""
     blocks = []
     for app in apps:
-        fields: dict[str, object] = {
-            "name": app.name,
-            "script": str(app.script),
-            "interpreter": app.interpreter,
-            "args": list(app.args),
-            "instances": app.instances,
-            "restart_delay": app.restart_delay,
-            "max_restarts": app.max_restarts,
-            "min_uptime": app.min_uptime,
-            "kill_timeout": app.kill_timeout,
-            "autorestart": app.autorestart,
-            "env": dict(app.env),
-        }
-        optional = {"max_memory_restart": app.max_memory_restart, "listen": app.listen}
-        fields.update({k: v for k, v in optional.items() if v is not None})
-        if app.time:
-            fields["time"] = True
+        fields = pm2_fields(app)
+        if app.listen is not None:
+            fields["listen"] = app.listen
         lines = ["[[apps]]", *(f"{k} = {_toml_value(v)}" for k, v in fields.items())]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"

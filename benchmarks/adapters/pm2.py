@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.adapters.base import AppDef, ProcView, Session, Tool
+from benchmarks.adapters.base import AppDef, ProcView, Session, Tool, pm2_fields
 from benchmarks.procs import Tracker
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corral-bench" / "pm2"
@@ -83,23 +83,9 @@ class Pm2Session(Session):
     def write_ecosystem(self, apps: list[AppDef], folder: Path) -> Path:
         entries: list[dict[str, Any]] = [
             {
-                "name": app.name,
-                "script": str(app.script),
-                "interpreter": app.interpreter,
-                "args": list(app.args),
-                "instances": app.instances,
+                **pm2_fields(app),
                 "exec_mode": "fork",
                 "merge_logs": True,  # logs/NAME-out.log, not NAME-out-ID.log: as corral
-                "restart_delay": app.restart_delay,
-                "max_restarts": app.max_restarts,
-                "min_uptime": app.min_uptime,
-                "kill_timeout": app.kill_timeout,
-                "autorestart": app.autorestart,
-                "env": dict(app.env),
-                **({"time": True} if app.time else {}),
-                **(
-                    {"max_memory_restart": app.max_memory_restart} if app.max_memory_restart else {}
-                ),
             }
             for app in apps
         ]

@@ -30,8 +30,8 @@ from corral.cli.main import main
 from corral.daemon import protocol
 from corral.daemon.aclient import AsyncClient
 from corral.daemon.client import Client, DaemonError
-from corral.daemon.paths import Home
 from corral.engine import ProcessState, StateChanged, UnknownTarget
+from corral.home import Home
 from tests.conftest import APPS, PYTHON
 
 pytestmark = pytest.mark.timeout(90)

@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 
 from corral.daemon.aclient import AsyncClient
 from corral.daemon.launch import connect_or_start
-from corral.daemon.paths import Home
+from corral.home import Home
 from corral.tui.app import CorralApp, make_app
 from tests.integration.test_daemon import gone
 from tests.tui.scripted import NOW, ScriptedAPI

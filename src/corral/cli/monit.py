@@ -15,9 +15,9 @@ import time
 
 from corral.cli.main import Failure, UsageError
 from corral.cli.printer import EventPrinter, stamp
-from corral.daemon.paths import Home
 from corral.engine.events import Event, MetricsSample, ProcessInfo, Removed, StateChanged
 from corral.engine.metrics import size_text
+from corral.home import Home
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from corral.daemon.launch import LaunchError, connect_or_start
-    from corral.daemon.paths import home
+    from corral.home import home
 
     if args.interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")

@@ -17,7 +17,7 @@ from corral import __version__
 from corral.cli.main import Failure, UsageError
 from corral.daemon import protocol
 from corral.daemon.client import Client, DaemonError, NotRunning
-from corral.daemon.paths import Home, home
+from corral.home import Home, home
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False

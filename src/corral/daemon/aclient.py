@@ -15,9 +15,9 @@ from typing import Any
 from corral.config.spec import AppSpec
 from corral.daemon import protocol
 from corral.daemon.client import DaemonError, NotRunning
-from corral.daemon.paths import Home, home
 from corral.engine.api import UnknownTarget
 from corral.engine.events import Event, HostSample, MetricsSample, ProcessInfo, event_from_dict
+from corral.home import Home, home
 
 READ_LIMIT = 256 * 1024 * 1024
 """Replies can be large (`list` of many apps with their environments)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 
 from corral.daemon import protocol
-from corral.daemon.paths import Home
+from corral.home import Home
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False

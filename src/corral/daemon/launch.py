@@ -14,7 +14,7 @@ import sys
 import time
 
 from corral.daemon.client import Client, NotRunning
-from corral.daemon.paths import Home
+from corral.home import Home
 
 START_TIMEOUT_S = 15.0
 POLL_S = 0.01

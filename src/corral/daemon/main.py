@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import corral
 from corral.daemon.log import configure as configure_log
 from corral.daemon.log import log
-from corral.daemon.paths import Home, home
+from corral.home import Home, home
 
 if TYPE_CHECKING:
     from corral.engine.events import Event

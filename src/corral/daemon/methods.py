@@ -43,7 +43,7 @@ from corral.engine.api import ReloadFailed, StartError, UnknownTarget
 from corral.engine.events import event_to_dict
 from corral.engine.process import ManagedProcess
 from corral.engine.run import signal_number
-from corral.engine.supervisor import Supervisor
+from corral.engine.supervisor import Supervisor, each
 
 if TYPE_CHECKING:
     from corral.persist.keeper import Keeper
@@ -373,8 +373,8 @@ class Methods:
 
 
 async def _each(procs: Iterable[ManagedProcess], action: Action) -> None:
-    """ACTION on every process at once; the first failure is raised after all finish."""
-    results = await asyncio.gather(*(action(p) for p in procs), return_exceptions=True)
-    for item in results:
-        if isinstance(item, BaseException):
-            raise MethodError(protocol.ErrorCode.FAILED, str(item) or type(item).__name__)
+    """The engine's `each`, its failure reported to the client as a failed method."""
+    try:
+        await each(procs, action)
+    except Exception as exc:
+        raise MethodError(protocol.ErrorCode.FAILED, str(exc) or type(exc).__name__) from None

@@ -19,10 +19,10 @@ from typing import Any
 from corral.daemon import protocol
 from corral.daemon.log import log
 from corral.daemon.methods import MethodError, Methods
-from corral.daemon.paths import Home
 from corral.daemon.protocol import ErrorCode, ProtocolError
 from corral.engine.events import LogLines, event_to_dict
 from corral.engine.hub import Lagged
+from corral.home import Home
 
 MAX_CLIENTS = 256
 """Connections served at once; more are told `busy` and closed (bounds fds and memory)."""

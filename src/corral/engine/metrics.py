@@ -22,7 +22,7 @@ from typing import NamedTuple
 import psutil
 
 from corral.engine.events import HostSample, MetricsSample
-from corral.engine.tree import TOKEN_VAR
+from corral.engine.tree import HAS_CHILDREN_LISTS, TOKEN_VAR, children_of
 
 HISTORY = 900
 """Samples kept per process: 15 minutes at the default 1 Hz."""
@@ -61,26 +61,6 @@ def _stat(pid: int) -> Stat | None:
     return fields if len(fields) > _RSS else None
 
 
-def _children(pid: int) -> list[int]:
-    """PID's children, from each of its threads' /proc children list."""
-    found: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
-                found.extend(int(child) for child in handle.read().split())
-        except OSError:
-            continue
-    return found
-
-
-HAS_CHILDREN_LISTS = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
-"""Linux with CONFIG_PROC_CHILDREN: walk only our own subtree instead of every process."""
-
-
 def scan() -> dict[int, Stat]:
     """The stat fields of every live process of ours (zombies left out), by pid.
 
@@ -90,13 +70,13 @@ def scan() -> dict[int, Stat]:
     """
     table: dict[int, Stat] = {}
     if HAS_CHILDREN_LISTS:
-        stack = _children(os.getpid())
+        stack = children_of(os.getpid())
         while stack:
             pid = stack.pop()
             fields = _stat(pid)
             if fields is not None and fields[_STATE] != b"Z":
                 table[pid] = fields
-                stack.extend(_children(pid))
+                stack.extend(children_of(pid))
         return table
     for name in os.listdir("/proc"):
         if name.isdigit():

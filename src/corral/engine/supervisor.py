@@ -6,7 +6,6 @@ It implements SupervisorAPI in-process; the daemon wraps one and serves it over 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -31,21 +30,18 @@ from corral.engine.run import signal_number
 from corral.engine.sockets import BindError, SharedSockets
 from corral.engine.states import ProcessState
 from corral.engine.triggers import Triggers
+from corral.home import Home, resolve_home
 
 Action = Callable[[ManagedProcess], Awaitable[None]]
 
 
-def default_home() -> Path:
-    """$CORRAL_HOME, else ~/.corral."""
-    return Path(os.environ.get("CORRAL_HOME") or Path.home() / ".corral")
-
-
-def ensure_home(home: Path) -> Path:
-    """Create HOME (and logs/) private to the user: mode 0700."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
-    (home / "logs").mkdir(mode=0o700, exist_ok=True)
-    return home
+async def each(procs: Iterable[ManagedProcess], action: Action) -> None:
+    """Run ACTION on each process concurrently; one failure does not stop the others, and
+    the first is raised once all have finished."""
+    results = await asyncio.gather(*(action(p) for p in procs), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
 
 
 class Supervisor:
@@ -57,7 +53,7 @@ class Supervisor:
         rotation: Rotation | None = None,
         sample_interval: float = 1.0,
     ) -> None:
-        self.home = str(ensure_home(Path(home) if home else default_home()))
+        self.home = Home(resolve_home(home)).ensure().root
         self.managed: set[int] = set()
         """Root pids of every live run, so tree walks never attribute one app's to another."""
         self._procs: dict[int, ManagedProcess] = {}
@@ -349,13 +345,7 @@ class Supervisor:
         await self._each(procs, action)
         return [p.info() for p in procs]
 
-    @staticmethod
-    async def _each(procs: Iterable[ManagedProcess], action: Action) -> None:
-        """Run ACTION on each process concurrently; one failure does not stop the others."""
-        results = await asyncio.gather(*(action(p) for p in procs), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise errors[0]
+    _each = staticmethod(each)
 
     def counts(self) -> dict[ProcessState, int]:
         """How many processes are in each state."""

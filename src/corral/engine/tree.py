@@ -73,20 +73,31 @@ def collect(root: int, token: str, managed: set[int]) -> list[psutil.Process]:
     return procs
 
 
-def our_children() -> set[int]:
-    """Direct children of this process, read from /proc without scanning every process."""
-    found: set[int] = set()
+def children_of(pid: int) -> list[int]:
+    """PID's children, from each of its threads' /proc children list (no full scan)."""
+    found: list[int] = []
     try:
-        tasks = os.listdir("/proc/self/task")
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return {p.pid for p in psutil.Process().children()}
+        return found
     for tid in tasks:
         try:
-            with open(f"/proc/self/task/{tid}/children") as handle:
-                found.update(int(pid) for pid in handle.read().split())
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
+                found.extend(int(child) for child in handle.read().split())
         except OSError:
             continue
     return found
+
+
+HAS_CHILDREN_LISTS = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+"""Linux with CONFIG_PROC_CHILDREN: a subtree can be walked without reading every process."""
+
+
+def our_children() -> set[int]:
+    """Direct children of this process."""
+    if HAS_CHILDREN_LISTS:
+        return set(children_of(os.getpid()))
+    return {p.pid for p in psutil.Process().children()}
 
 
 def may_have_leftovers(root: int, managed: set[int]) -> bool:

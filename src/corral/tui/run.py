@@ -49,7 +49,7 @@ def run_monit(home: str | None = None, *, theme: str | None = None) -> int:
     """Attach to the daemon of HOME (starting it if needed) and show its apps."""
     from corral.daemon.aclient import AsyncClient
     from corral.daemon.launch import connect_or_start
-    from corral.daemon.paths import home as resolve
+    from corral.home import home as resolve
 
     where = resolve(home)
     connect_or_start(where).close()

@@ -1,4 +1,4 @@
-"""Provides where the daemon keeps its files under $CORRAL_HOME, shared by daemon and CLI.
+"""Provides where corral keeps its files under $CORRAL_HOME: engine, daemon and CLI share it.
 
 A stdlib-only leaf that avoids even pathlib and dataclasses: the CLI resolves the socket
 path on every command, and `corral jlist` has 100 ms in all.

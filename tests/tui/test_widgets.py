@@ -21,7 +21,7 @@ async def test_events_reach_the_widgets(scripted_app: CorralApp) -> None:
     async with scripted_app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         table = scripted_app.query_one("#table", ProcessTable)
-        keys = [row.key.value for row in table.ordered_rows]
+        keys = table.row_keys
         assert keys == ["id:3", "id:4", "app:web", "id:0", "id:1", "id:2"]
         pane = scripted_app.query_one("#pane-4", AppPane)
         assert len(pane.query_one("#cpu-spark", Sparkline).data or []) == 40
@@ -124,3 +124,38 @@ async def test_q_leaves_monit_at_once(scripted_app: CorralApp, api: ScriptedAPI)
         await pilot.pause()
     assert scripted_app.return_code == 0
     assert api.calls == []
+
+
+async def test_table_keys_and_mouse_move_the_cursor(scripted_app: CorralApp) -> None:
+    """end/home/pagedown/up move the cursor; a click selects, a double click opens details."""
+    async with scripted_app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = scripted_app.query_one("#table", ProcessTable)
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1
+        assert table.selected is not None and table.selected.name == "worker"
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        await pilot.press("pagedown", "up")
+        assert table.cursor_row == table.row_count - 2
+        await pilot.click(table, offset=(3, 3))  # border, header, then row index 1
+        assert table.cursor_row == 1
+        assert "leaker" in str(table.get_row_at(1)[1])
+        await pilot.click(table, offset=(3, 3), times=2)
+        assert isinstance(scripted_app.screen, DetailsScreen)
+
+
+async def test_tail_text_can_be_selected_and_copied(scripted_app: CorralApp) -> None:
+    """Dragging over the tail selects log text: the selection is what was shown."""
+    async with scripted_app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        tail = scripted_app.query_one("#tail", LogTail)
+        # Drag from the start of the first line to the end of the second.
+        await pilot.mouse_down(tail, offset=(1, 1))
+        await pilot.hover(tail, offset=(60, 2))
+        await pilot.mouse_up(tail, offset=(60, 2))
+        await pilot.pause()
+        selected = scripted_app.screen.get_selected_text()
+        assert selected is not None
+        assert selected.startswith(tail.lines[0][:20])
+        assert tail.lines[1][:20] in selected

@@ -26,8 +26,10 @@ READ_LIMIT = 256 * 1024 * 1024
 class AsyncClient:
     """The daemon as a SupervisorAPI; UnknownTarget and DaemonError as the engine raises."""
 
-    def __init__(self, where: Home | None = None) -> None:
+    def __init__(self, where: Home | None = None, *, window_ms: int | None = None) -> None:
         self.where = where or home()
+        self.window_ms = window_ms
+        """How long the daemon gathers events into one message (None: its default)."""
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
@@ -109,7 +111,8 @@ class AsyncClient:
         """Every process's state first, then live events, until the daemon goes away."""
         reader, writer = await self._open()
         try:
-            writer.write(protocol.encode(protocol.request(1, "subscribe", {})))
+            params = {} if self.window_ms is None else {"window_ms": self.window_ms}
+            writer.write(protocol.encode(protocol.request(1, "subscribe", params)))
             await writer.drain()
             while True:
                 message = await _receive(reader)

@@ -15,13 +15,13 @@ from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable
 
 from corral.engine.api import SupervisorAPI
 from corral.tui.base import HISTORY_LINES, LiveApp
 from corral.tui.widgets.confirm import ConfirmScreen
 from corral.tui.widgets.details import DetailsScreen
 from corral.tui.widgets.help import HelpScreen
+from corral.tui.widgets.process_table import ProcessTable
 
 DOUBLE_INTERRUPT_S = 2.0
 """A second Ctrl-C within this time quits at once."""
@@ -140,7 +140,7 @@ class CorralApp(LiveApp):
         if row is not None:
             self.push_screen(DetailsScreen(self.feed.board, row.ids, self.home, self.clock))
 
-    @on(DataTable.RowSelected, "#table")
+    @on(ProcessTable.RowSelected, "#table")
     def _row_selected(self) -> None:
         self.action_details()
 

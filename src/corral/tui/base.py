@@ -4,8 +4,8 @@ CorralApp (app.py) adds the keys and screens on top. The app talks to a Supervis
 only: the in-process engine for `corral up`, the daemon's client for `corral monit`, a
 scripted fake in tests. One exclusive worker reads `api.events()` into the Feed;
 widgets are redrawn at most once a frame (1/15 s), and only while something changed, so
-an idle screen costs nothing and a thousand log lines a second cost one `write_lines`
-per frame.
+an idle screen costs nothing; log lines wait for the tail's own, slower beat (4 Hz, 2 Hz
+for a firehose), so a thousand lines a second cost two or four appends a second.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
 from corral.config.spec import AppSpec
 from corral.engine.api import SupervisorAPI
@@ -47,9 +47,11 @@ FRAME_S = 1 / 15
 """Widgets are redrawn at most this often, however fast events come."""
 TAIL_S = 1 / 4
 """A streaming tail is redrawn at most this often: each redraw renders every visible line
-anew (a firehose replaces them all), and that rendering is most of the UI's CPU time.
-At 8 Hz `corral monit` took 11.6 % of a core with 10 chatty apps, at 4 Hz 9.4 %; a line
-after a quiet spell still shows at the next frame."""
+anew (a firehose replaces them all), and that rendering is most of the UI's CPU time."""
+FIREHOSE_S = 1 / 2
+"""When the last redraw brought more lines than the tail shows, nobody can read them as
+they pass: the next one waits this long instead (the tail still shows the newest lines;
+`f` pauses it to read)."""
 NARROW = 100
 """Below this many columns the panes go under the table instead of beside the log."""
 HISTORY_LINES = 200
@@ -91,7 +93,10 @@ class LiveApp(App[int]):
         self._dirty: set[str] = set()
         self._dirty_panes: set[int] = set()
         self._frame_timer: Timer | None = None
+        self._tail_timer: Timer | None = None
         self._tail_at = 0.0
+        self._tail_wait = TAIL_S
+        """TAIL_S, or FIREHOSE_S while lines come faster than anyone can read them."""
         self._selected_key: str | None = None
         self._history_queue: list[int] = []
         self._connected = True
@@ -137,7 +142,7 @@ class LiveApp(App[int]):
         self.table.colours = colours
         self.header.colours = colours
         tail = self.tail
-        tail.app_highlighter.colours = colours
+        tail.colours = colours
         tail.restyle()
         self._mark("table-force", "header")
 
@@ -237,12 +242,24 @@ class LiveApp(App[int]):
     # ------------------------------------------------------------------ frames
 
     def _mark(self, *what: str) -> None:
-        """Ask for a redraw of WHAT (and of pending log lines) at the next frame."""
-        self._dirty.update(what)
-        if self._frame_timer is not None:
-            self._frame_timer.resume()
+        """Ask for a redraw of WHAT at the next frame; with nothing named, new log lines.
 
-    def _frame(self) -> None:
+        Lines alone do not start the frame timer: one wake-up when the tail is next due
+        draws them, so a steady trickle costs four wake-ups a second, not fifteen.
+        """
+        if what:
+            self._dirty.update(what)
+            if self._frame_timer is not None:
+                self._frame_timer.resume()
+        elif self._tail_timer is None:
+            wait = self._tail_at + self._tail_wait - time.monotonic()
+            self._tail_timer = self.set_timer(max(wait, FRAME_S), self._tail_due)
+
+    def _tail_due(self) -> None:
+        self._tail_timer = None
+        self._frame(tail_due=True)
+
+    def _frame(self, *, tail_due: bool = False) -> None:
         """Apply everything that changed since the last frame, then sleep until the next change."""
         dirty, self._dirty = self._dirty, set()
         feed = self.feed
@@ -252,9 +269,11 @@ class LiveApp(App[int]):
             tail.replace(feed.visible_lines())
             self._title_tail()
             self._tail_at = now
-        elif feed.pending and now - self._tail_at >= TAIL_S:
-            tail.append(feed.take_pending())
+        elif feed.pending and (tail_due or now - self._tail_at >= self._tail_wait):
+            lines = feed.take_pending()
+            tail.append(lines)
             self._tail_at = now
+            self._tail_wait = FIREHOSE_S if len(lines) > tail.size.height else TAIL_S
         if feed.missed and not feed.view.follow:
             self._title_tail()
         table = self.table
@@ -270,8 +289,10 @@ class LiveApp(App[int]):
         self._dirty_panes.clear()
         if "header" in dirty:
             self.header.show(feed.board)
-        if not self._dirty and not feed.pending and self._frame_timer is not None:
+        if not self._dirty and self._frame_timer is not None:
             self._frame_timer.pause()
+        if feed.pending and self._tail_timer is None:
+            self._mark()  # lines that were not due yet: their own wake-up
 
     def _tick(self) -> None:
         """Once a second: uptimes move, and the samples of the last second are drawn."""
@@ -286,7 +307,7 @@ class LiveApp(App[int]):
         row = self._row()
         return row.ids if row else ()
 
-    @on(DataTable.RowHighlighted, "#table")
+    @on(ProcessTable.RowHighlighted, "#table")
     def _row_highlighted(self) -> None:
         self._selection_maybe_changed()
 

@@ -17,6 +17,10 @@ from corral.config.load import Ecosystem
 from corral.engine.supervisor import Supervisor
 from corral.tui.app import CorralApp, make_app
 
+EVENT_WINDOW_MS = 100
+"""`monit` takes the daemon's events in 100 ms batches: the tail redraws at 4 Hz anyway,
+and each message wakes the UI's loop (at the default 20 ms, 50 times a second)."""
+
 
 def run_up(eco: Ecosystem, *, theme: str | None = None) -> int:
     """Supervise ECO's apps and show them until the user quits; the apps stop with it."""
@@ -53,7 +57,8 @@ def run_monit(home: str | None = None, *, theme: str | None = None) -> int:
 
     where = resolve(home)
     connect_or_start(where).close()
-    app = make_app(AsyncClient(where), source="monit", home=where.root, theme=theme)
+    client = AsyncClient(where, window_ms=EVENT_WINDOW_MS)
+    app = make_app(client, source="monit", home=where.root, theme=theme)
     return asyncio.run(_run(app))
 
 

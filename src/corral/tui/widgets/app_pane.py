@@ -49,7 +49,7 @@ class AppPane(Widget):
         Sparkline { width: 1fr; margin: 0 1 0 0; }
         #mem-spark > .sparkline--max-color { color: $secondary; }
         #mem-spark > .sparkline--min-color { color: $secondary 30%; }
-        #reason { color: $text-muted; }
+        #reason { color: $text-muted; width: 1fr; height: 1; }
     }
     """
     """Five rows: border, CPU, memory, last restart, border; errored turns the border red."""
@@ -101,8 +101,10 @@ class AppPane(Widget):
         if limit:
             mem_text = f"{mem_text} / {size_text(limit)}"
         texts = (cpu_text, mem_text, restart_text(info))
-        if texts != self._texts:  # a Label update costs a layout pass even when equal
+        if texts != self._texts:
+            # Every label has a fixed size (DEFAULT_CSS): a layout pass of the whole
+            # screen per update, once a second per pane, would be wasted.
             self._texts = texts
-            self._cpu_value.update(cpu_text)
-            self._memory_value.update(mem_text)
-            self._reason.update(texts[2])
+            self._cpu_value.update(cpu_text, layout=False)
+            self._memory_value.update(mem_text, layout=False)
+            self._reason.update(texts[2], layout=False)

@@ -77,4 +77,4 @@ class HeaderBar(Static):
         text.append(host, style=self.colours.muted if self.colours else "")
         if text != self._last:
             self._last = text
-            self.update(text)
+            self.update(text, layout=False)  # one row, always: no layout pass needed

@@ -1,20 +1,27 @@
 """Provides `render`: the collected figures as RESULTS.md.
 
-The table has one row per metric, `scenario | corral | pm2 | corral advantage (x)`,
-plus the bare baseline's column. Rows where corral loses stay in, marked in bold.
+The table has one row per metric, `scenario | corral | pm2 | supervisord | corral
+advantage (x) | bare respawn loop` (supervisord only when it was among the tools). The
+advantage is against the better of the peers on that row, so a win means beating the
+best alternative, not the weakest. Rows where corral loses stay in, marked in bold.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 
 from benchmarks.scenarios import Metric, Scenario
-from benchmarks.stats import Summary, advantage, summarize
+from benchmarks.stats import Summary, advantage, best, summarize
 
 BASELINE = "bare"
 """Column key of a scenario's bare baseline."""
+PEERS = ("pm2", "supervisord")
+"""The tools corral is compared with, in column order."""
+BRIEF = 40
+"""A skip reason longer than this is cut to its head in the cell (the notes have it all)."""
 
 
 @dataclass
@@ -61,9 +68,18 @@ def _advantage_cell(value: float | None) -> str:
     return f"**{text} — corral loses**" if value < 0.995 else text
 
 
+def brief(why: str) -> str:
+    """WHY short enough for a table cell: whole, else the part before ": " or " (", else
+    a pointer to the notes, which always carry the whole reason."""
+    if len(why) <= BRIEF:
+        return why
+    head = re.split(r": | \(", why, maxsplit=1)[0]
+    return head if len(head) <= BRIEF else "see the notes"
+
+
 def _cell(run: ScenarioRun, column: str, metric: Metric) -> str:
     if column in run.skipped:
-        return f"n/a ({run.skipped[column]})"
+        return f"n/a ({brief(run.skipped[column])})"
     cell = run.summary(column, metric).cell(metric.digits, metric.unit)
     failed = len(run.errors.get(column, []))
     return f"{cell} [{failed} failed]" if failed else cell
@@ -81,14 +97,20 @@ def _excess(run: ScenarioRun, column: str, metric: Metric) -> float | None:
     return statistics.median(diffs) if diffs else None
 
 
+def _median(run: ScenarioRun, column: str, metric: Metric) -> float | None:
+    """COLUMN's median for METRIC, None when the column was skipped or has no number."""
+    return None if column in run.skipped else run.summary(column, metric).median
+
+
 def _excess_row(run: ScenarioRun, metric: Metric, tools: list[str]) -> str:
     cells = []
     excess = {t: _excess(run, t, metric) for t in tools}
     for tool in tools:
         value = excess[tool]
         cells.append("—" if value is None else f"{value:+.{metric.digits}f} {metric.unit}")
-    corral, pm2 = excess.get("corral"), excess.get("pm2")
-    adv = advantage(corral, pm2, "lower") if corral and pm2 and corral > 0 and pm2 > 0 else None
+    corral = excess.get("corral")
+    peer = best((excess.get(t) for t in PEERS if t not in run.skipped), "lower")
+    adv = advantage(corral, peer, "lower") if corral and peer and corral > 0 and peer > 0 else None
     target = "—"
     if corral is not None:
         verdict = "met" if corral <= 5 else "**missed**"
@@ -97,15 +119,22 @@ def _excess_row(run: ScenarioRun, metric: Metric, tools: list[str]) -> str:
     return f"| {label} | {' | '.join(cells)} | {_advantage_cell(adv)} | {target} |"
 
 
+def advantage_title(tools: list[str]) -> str:
+    """The advantage column's title: it says "the better peer" once there are two."""
+    if sum(t in PEERS for t in tools) > 1:
+        return "corral advantage (x, vs the better peer)"
+    return "corral advantage (x)"
+
+
 def table(runs: list[ScenarioRun], tools: list[str]) -> list[str]:
     """The results table as Markdown lines."""
-    head = ["scenario", *tools, "corral advantage (x)", "bare respawn loop"]
+    head = ["scenario", *tools, advantage_title(tools), "bare respawn loop"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in runs:
         for metric in run.scenario.metrics:
             cells = [_cell(run, t, metric) for t in tools]
-            corral = run.summary("corral", metric).median if "corral" not in run.skipped else None
-            other = run.summary("pm2", metric).median if "pm2" not in run.skipped else None
+            corral = _median(run, "corral", metric)
+            other = best((_median(run, t, metric) for t in PEERS if t in tools), metric.better)
             adv = advantage(corral, other, metric.better, metric.floor)
             adv_cell = _advantage_cell(adv)
             noise = metric.floor > 0 and corral is not None and other is not None
@@ -151,14 +180,17 @@ def _raw(runs: list[ScenarioRun]) -> list[str]:
 
 def render(header: Header, runs: list[ScenarioRun], tools: list[str]) -> str:
     """RESULTS.md as one string."""
+    peers = " and ".join(t for t in PEERS if t in tools) or "pm2"
+    against = f" It is taken against the better of {peers} on each row." if " and " in peers else ""
     lines = [
-        "# corral vs pm2: benchmark results",
+        f"# corral vs {peers}: benchmark results",
         "",
         f"Generated by `{header.command}` on {header.date} ({header.mode}; "
         f"took {header.duration_s / 60:.1f} min). Figures are medians over rounds with the "
         "min–max in parentheses; the tools ran alternately (A B A B …), each round in its "
-        "own fresh home. Advantage > 1 means corral is better, whatever the unit. The "
-        "figures compare only within this run, on this machine, under this load. "
+        "own fresh home. Advantage > 1 means corral is better, whatever the unit."
+        f"{against} The figures compare only within this run, on this machine, under this "
+        "load. "
         "Rerun with `python -m benchmarks` from the repository root (`--help` for options; "
         "`--quick` for a smoke run).",
         "",
@@ -171,9 +203,8 @@ def render(header: Header, runs: list[ScenarioRun], tools: list[str]) -> str:
         f"- Load average (1/5/15 min) before: {header.load_before}; after: {header.load_after}",
         "",
     ]
-    lines += [f"> {note}" for note in header.notes]
-    if header.notes:
-        lines.append("")
+    for note in header.notes:
+        lines += [f"> {note}", ""]  # a blank line each, or Markdown merges them
     lines += ["## Results", "", *table(runs, tools), "", "## Notes per scenario", ""]
     for run in runs:
         lines += _scenario_notes(run)

@@ -3,10 +3,11 @@
     python -m benchmarks                 # full run, writes benchmarks/RESULTS.md
     python -m benchmarks --quick --tools corral,bare --output /tmp/R.md
 
-Each measurement gets a fresh temporary home (CORRAL_HOME / PM2_HOME) and work folder;
-whatever happens, the tool's own `kill` runs, then every pid the runner saw is killed.
-Rounds alternate the tools (corral, pm2, bare loop, corral, pm2, …) so a slow patch of
-a shared machine hurts every column alike.
+Each measurement gets a fresh temporary home (CORRAL_HOME / PM2_HOME / supervisord's
+config folder) and work folder; whatever happens, the tool's own `kill` runs, then every
+pid the runner saw is killed. Rounds alternate the tools (corral, pm2, supervisord, bare
+loop, corral, …) so a slow patch of a shared machine hurts every column alike.
+supervisord is measured only in the scenarios that list it among their `peers`.
 """
 
 from __future__ import annotations
@@ -23,19 +24,20 @@ from datetime import datetime
 from pathlib import Path
 
 from benchmarks import machine, source
-from benchmarks.adapters import Corral, Pm2, Tool, ToolUnavailable
+from benchmarks.adapters import Corral, Pm2, Supervisord, Tool, ToolUnavailable
 from benchmarks.procs import Tracker
-from benchmarks.report import BASELINE, Header, ScenarioRun, render
+from benchmarks.report import BASELINE, PEERS, Header, ScenarioRun, render
 from benchmarks.scenarios import ORDER, Context, Result, Scenario, load
 from benchmarks.scenarios.base import Value
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
-TOOL_NAMES = ("corral", "pm2", BASELINE)
+TOOL_NAMES = ("corral", *PEERS, BASELINE)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description="Benchmark corral against pm2, side by side."
+        prog="python -m benchmarks",
+        description="Benchmark corral against pm2 and supervisord, side by side.",
     )
     parser.add_argument("--quick", action="store_true", help="one round, small sizes")
     parser.add_argument("--rounds", type=int, help="rounds per scenario (default 5, quick 1)")
@@ -56,7 +58,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--footprint-window", type=float, help="seconds per footprint window (30, quick 3)"
     )
-    parser.add_argument("--no-install", action="store_true", help="never npm-install pm2")
+    parser.add_argument(
+        "--no-install", action="store_true", help="never install pm2 (npm) or supervisord (pip)"
+    )
     parser.add_argument(
         "--corral-cmd",
         help="command that runs corral (default: the `corral` script beside this Python)",
@@ -111,6 +115,8 @@ def run_scenario(
     columns: list[str] = []
     for name, tool in tools.items():
         why = tool.daemon_missing() if scenario.needs_daemon else None
+        if name in PEERS and name not in scenario.peers:
+            why = tool.out_of_scope
         if why:
             run.skipped[name] = why
         else:
@@ -123,6 +129,8 @@ def run_scenario(
     run.rounds = rounds
     for round_no in range(1, rounds + 1):
         for column in columns:
+            if column in run.skipped:
+                continue  # refused in an earlier round (ToolUnavailable): it will be again
             log(f"{scenario.key}: round {round_no}/{rounds}: {column}")
             try:
                 result, killed = measure_once(scenario, tools.get(column), args)
@@ -158,6 +166,8 @@ def build_tools(args: argparse.Namespace, notes: list[str]) -> dict[str, Tool]:
         candidates.append(Corral(shlex.split(args.corral_cmd) if args.corral_cmd else None))
     if "pm2" in args.tools:
         candidates.append(Pm2(install=not args.no_install))
+    if "supervisord" in args.tools:
+        candidates.append(Supervisord(install=not args.no_install))
     tools: dict[str, Tool] = {}
     for tool in candidates:
         why = tool.unavailable()
@@ -188,6 +198,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "its start clock includes the engine's boot, its stop is SIGTERM to `up` "
             "until it exits; CLI and footprint are n/a."
         )
+    if "supervisord" in tools:
+        notes.append(
+            "supervisord is compared only where the issue asks (CLI status, footprint, "
+            "log throughput, stop); each app becomes a `[program:NAME]` with "
+            "`stopsignal=INT`, `stopasgroup`/`killasgroup=true`, `startsecs` from "
+            "`min_uptime` and `stopwaitsecs` from `kill_timeout` rounded up to whole "
+            "seconds (benchmarks/adapters/supervisord.py has the whole mapping)."
+        )
     versions = {f"{name} version": tool.version() for name, tool in tools.items()}
     if "corral" in tools:
         versions["corral source"] = source.describe()
@@ -212,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         duration_s=time.monotonic() - began,
         notes=notes,
     )
-    columns = [t for t in ("corral", "pm2") if t in args.tools]
+    columns = [t for t in ("corral", *PEERS) if t in args.tools]
     args.output.write_text(render(header, runs, columns) + "\n")
     log(f"wrote {args.output}")
     return 1 if any(run.errors for run in runs) else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -64,3 +65,15 @@ def advantage(
     if den == 0:
         return 1.0 if num == 0 else math.inf
     return num / den
+
+
+def best(figures: Iterable[float | None], better: str) -> float | None:
+    """The best of FIGURES by BETTER ("lower" or "higher"), ignoring Nones; None if none.
+
+    The advantage is taken against this, so corral is compared with the strongest peer
+    on each row rather than with one chosen tool.
+    """
+    numbers = [f for f in figures if f is not None]
+    if not numbers or better not in ("lower", "higher"):
+        return None
+    return min(numbers) if better == "lower" else max(numbers)

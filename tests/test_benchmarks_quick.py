@@ -2,18 +2,22 @@
 
 The full side-by-side run needs pm2 and minutes; this only proves every scenario still
 drives corral end to end, writes a report, and leaves no process behind. The report
-goes to a temporary path, never over the committed benchmarks/RESULTS.md.
+goes to a temporary path, never over the committed benchmarks/RESULTS.md. supervisord
+(pip-installed into a cache on first use) gets its own short run over the scenarios it
+is compared on.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import psutil
 import pytest
+from benchmarks.adapters.supervisord import find_or_install
 from benchmarks.stats import advantage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +38,9 @@ def processes_mentioning(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.timeout(60)
-def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> None:
+def run_quick(tmp_path: Path, *options: str, timeout: float = 110) -> str:
+    """The report of `python -m benchmarks --quick OPTIONS`, after checking that it
+    succeeded and left no process behind."""
     output = tmp_path / "RESULTS.md"
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -43,14 +48,13 @@ def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> No
     # daemon or app is recognisable by its environment or arguments.
     env = dict(os.environ, TMPDIR=str(scratch))
     env.pop("CORRAL_HOME", None)
-    options = ["--quick", "--tools", "corral,bare", "--output", str(output)]
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", *options],
+        [sys.executable, "-m", "benchmarks", "--quick", *options, "--output", str(output)],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=55,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
         check=False,
     )
@@ -62,7 +66,18 @@ def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> No
             pass
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert not leaked, f"the benchmark left processes behind: {leaked}"
-    text = output.read_text()
+    return output.read_text()
+
+
+def cell(text: str, label: str, column: int) -> str:
+    """The cell in COLUMN (1: the first after the label) of the table row LABEL."""
+    row = next(line for line in text.splitlines() if line.startswith(f"| {label}"))
+    return row.split("|")[column + 1].strip()
+
+
+@pytest.mark.timeout(120)
+def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> None:
+    text = run_quick(tmp_path, "--tools", "corral,bare")
     assert "| scenario | corral | corral advantage (x) |" in text
     labels = (
         "crash restart: median start-to-start gap",
@@ -73,13 +88,39 @@ def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> No
         "log trickle: daemon CPU",
         "memory limit: crossing",
         "reload: failed requests during 3 `reload`s",
+        "monitor: CPU of `monit`",
+        "monitor: key press to screen",
         "scale: daemon RSS",
     )
     for label in labels:
-        row = next(line for line in text.splitlines() if line.startswith(f"| {label}"))
-        corral_cell = row.split("|")[2].strip()
-        assert corral_cell[:1].isdigit(), row
+        assert cell(text, label, 1)[:1].isdigit(), label
     assert "a round failed" not in text
+
+
+@pytest.mark.timeout(400)  # a first pip install of supervisor may take minutes
+def test_quick_run_for_supervisord_measures_its_four_scenarios(tmp_path: Path) -> None:
+    launchers, how = find_or_install()
+    if launchers is None:
+        pytest.skip(f"supervisord cannot be installed here: {how}")
+    scenarios = "cli,stop,log_plain,log_throughput,crash_restart"
+    text = run_quick(tmp_path, "--tools", "supervisord", "--scenarios", scenarios, timeout=90)
+    assert text.startswith("# corral vs supervisord")
+    assert "| scenario | supervisord | corral advantage (x) |" in text
+    assert re.search(r"^- supervisord version: \d+\.\d+", text, re.MULTILINE)
+    for label in (
+        "CLI: `jlist` with 10 apps running",
+        "CLI: `list` with 10 apps running",
+        "stop: wall time",
+        "logs stdout: lines/s",
+    ):
+        assert cell(text, label, 1)[:1].isdigit(), label
+    assert cell(text, "stop: processes alive after `stop` returned", 1) == "0"
+    assert cell(text, "stop: state after `stop`", 1) == "stopped ×1"
+    assert cell(text, "logs stdout: lines missing", 1) == "0"
+    assert cell(text, "logs stdout +time: lines/s", 1) == "n/a (cannot timestamp log lines)"
+    assert cell(text, "crash restart: median start-to-start gap", 1) == ("n/a (not compared here)")
+    assert "a round failed" not in text
+    assert "leftover process" not in text
 
 
 def test_advantage_is_above_one_when_corral_is_better_whatever_the_unit() -> None:

@@ -2,7 +2,7 @@
 
 Scenarios describe *what* to run (an `AppDef`) and *which* verb to time; only the
 adapters know the command lines, the ecosystem format, where the daemon's pid lives and
-what `jlist` looks like. Adding a tool (supervisord, …) is one more adapter module.
+what `jlist` looks like. Adding a tool is one more adapter module (supervisord was).
 """
 
 from __future__ import annotations
@@ -59,6 +59,20 @@ class ToolUnavailable(RuntimeError):
     """The tool (or the feature a scenario needs) is not there; the cell says why."""
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """How to see a tool's terminal monitor react to a key (the monitor scenario)."""
+
+    ready: str
+    """Text on its first full screen."""
+    key: str
+    """A tmux key name to press."""
+    shows: str
+    """Text that appears once the key took effect."""
+    back: str
+    """The key that undoes it."""
+
+
 class Session(ABC):
     """One tool in one private home, from first command to cleanup.
 
@@ -69,7 +83,8 @@ class Session(ABC):
     standin: str | None = None
     """When the session imitates a missing feature, what stands in (for the report)."""
     home_var: str = ""
-    """The environment variable that points the tool at its home (CORRAL_HOME, PM2_HOME)."""
+    """The environment variable that points the tool at its home (CORRAL_HOME, PM2_HOME);
+    empty for a tool told its home on the command line (supervisord's `-c`)."""
 
     def __init__(self, home: Path, tracker: Tracker, launcher: list[str]) -> None:
         self.home = home
@@ -80,7 +95,8 @@ class Session(ABC):
     def env(self) -> dict[str, str]:
         """The environment every command of this session runs with (its home set)."""
         env = base_env()
-        env[self.home_var] = str(self.home)
+        if self.home_var:
+            env[self.home_var] = str(self.home)
         return env
 
     def command(self, *verb: str) -> list[str]:
@@ -96,8 +112,8 @@ class Session(ABC):
         """The daemon's pid, from its pid file; None when it is not running."""
 
     def log_path(self, name: str, stream: str = "out") -> Path:
-        """The log file of app NAME's STREAM ("out" or "error"): both tools use PM2's
-        `logs/NAME-out.log` layout in their home."""
+        """The log file of app NAME's STREAM ("out" or "error"): every adapter uses PM2's
+        `logs/NAME-out.log` layout in its home."""
         return self.home / "logs" / f"{name}-{stream}.log"
 
     @abstractmethod
@@ -148,6 +164,10 @@ class Session(ABC):
         if pid is not None:
             self.tracker.add_tree(pid)
 
+    def monitor_probe(self, other_app: str) -> Probe:
+        """How to drive this tool's `monit` (OTHER_APP: an app that is not shown first)."""
+        raise ToolUnavailable("no terminal monitor")
+
     @abstractmethod
     def shutdown(self) -> None:
         """Ask the tool to stop its apps and its daemon (`kill`)."""
@@ -173,6 +193,8 @@ class Tool(ABC):
     """A process manager under test: where it is, which version, how to open a session."""
 
     name: str
+    out_of_scope: str = "not compared here"
+    """Why it is skipped in a scenario that does not list it among its `peers`."""
 
     @abstractmethod
     def unavailable(self) -> str | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from benchmarks.adapters.base import (
     AppDef,
+    Probe,
     ProcView,
     Session,
     Tool,
@@ -97,6 +98,9 @@ class CorralSession(Session):
         ]
         self.tracker.add_all(v.pid for v in views)
         return views
+
+    def monitor_probe(self, other_app: str) -> Probe:
+        return Probe(ready=other_app, key="?", shows="corral · keys", back="Escape")
 
     def shutdown(self) -> None:
         self.run("kill", check=False)

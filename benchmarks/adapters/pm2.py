@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.adapters.base import AppDef, ProcView, Session, Tool, pm2_fields
+from benchmarks.adapters.base import AppDef, Probe, ProcView, Session, Tool, pm2_fields
 from benchmarks.procs import Tracker
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corral-bench" / "pm2"
@@ -116,6 +116,9 @@ class Pm2Session(Session):
             )
         self.tracker.add_all(v.pid for v in views)
         return views
+
+    def monitor_probe(self, other_app: str) -> Probe:
+        return Probe(ready="Process List", key="Down", shows=f"{other_app} Logs", back="Up")
 
     def shutdown(self) -> None:
         self.run("kill", check=False)

@@ -23,6 +23,10 @@ Result = dict[str, Value]
 Better = Literal["lower", "higher", "info"]
 
 
+WITH_SUPERVISORD = ("pm2", "supervisord")
+"""`peers` of the scenarios the issue compares supervisord on: CLI status, footprint,
+log throughput and stop."""
+
 Size = TypeVar("Size", int, float)
 """A round count or a duration, picked by mode."""
 
@@ -77,6 +81,10 @@ class Scenario:
     metrics: tuple[Metric, ...] = ()
     needs_daemon: bool = False
     """True when it only makes sense with a daemon (CLI latency, daemon memory)."""
+    peers: tuple[str, ...] = ("pm2",)
+    """The tools corral is compared with here; any other tool's column is skipped with
+    its `out_of_scope` reason. A peer that lacks a feature the scenario needs raises
+    ToolUnavailable from its adapter instead, so the cell says what is missing."""
     baseline_name: str | None = None
     """Column title of the bare baseline, when the scenario has one."""
     notes: str = ""

@@ -9,13 +9,21 @@ from __future__ import annotations
 import statistics
 
 from benchmarks.adapters.base import Session
-from benchmarks.scenarios.base import Context, Metric, Result, Scenario, wait_started
+from benchmarks.scenarios.base import (
+    WITH_SUPERVISORD,
+    Context,
+    Metric,
+    Result,
+    Scenario,
+    wait_started,
+)
 
 
 class Cli(Scenario):
     key = "cli"
     title = "CLI"
     needs_daemon = True
+    peers = WITH_SUPERVISORD
     metrics = (
         Metric("jlist", "CLI: `jlist` with 10 apps running", "ms", "lower", 0),
         Metric("list", "CLI: `list` with 10 apps running", "ms", "lower", 0),
@@ -25,7 +33,10 @@ class Cli(Scenario):
         "alternately, 10 calls each per round (2 in quick mode) after one untimed warm-up "
         "call, output captured through a pipe. The figure is the median of the per-round "
         "medians; corral is run through its console script (`/work/venv/bin/corral`-style "
-        "launcher), as a user types it."
+        "launcher), as a user types it. supervisord has one status verb, `supervisorctl "
+        "status`, so both of its rows time that same command (run as `python -m "
+        "supervisor.supervisorctl -c HOME/supervisord.conf`, what its console script "
+        "does)."
     )
 
     def measure(self, session: Session, ctx: Context) -> Result:

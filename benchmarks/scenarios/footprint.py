@@ -12,7 +12,14 @@ from pathlib import Path
 import psutil
 
 from benchmarks.adapters.base import Session, ToolUnavailable
-from benchmarks.scenarios.base import Context, Metric, Result, Scenario, wait_started
+from benchmarks.scenarios.base import (
+    WITH_SUPERVISORD,
+    Context,
+    Metric,
+    Result,
+    Scenario,
+    wait_started,
+)
 
 CPU_FLOOR = 0.01
 """Below 0.01 % of a core (6 ms a minute) two daemons are equally idle."""
@@ -63,6 +70,7 @@ class Footprint(Scenario):
     title = "Daemon footprint"
     needs_daemon = True
     full_rounds = 3
+    peers = WITH_SUPERVISORD
     metrics = (
         Metric("rss0", "footprint: daemon RSS, 0 apps", "MB", "lower", 1),
         Metric("cpu0", "footprint: daemon CPU, 0 apps", "%", "lower", 3, floor=CPU_FLOOR),
@@ -71,7 +79,9 @@ class Footprint(Scenario):
     )
     notes = (
         "The daemon process alone (corral: `$CORRAL_HOME/daemon.pid`, pm2: "
-        "`$PM2_HOME/pm2.pid`), measured with psutil: RSS at the end of the window, CPU as "
+        "`$PM2_HOME/pm2.pid`, supervisord: the `pidfile` of its config, after it "
+        "daemonised and `supervisorctl pid` answered), measured with psutil: RSS at "
+        "the end of the window, CPU as "
         "the time its threads ran (`/proc/PID/task/*/schedstat`, nanoseconds) / wall "
         "time over the window, in % of one core. First with no "
         "app (2 s after the boot `ping`), then with 20 sleeper apps (3 in quick mode) "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks.adapters.base import Session, ToolUnavailable
 from benchmarks.sampling import PeakRss
-from benchmarks.scenarios.base import Context, Metric, Result, Scenario
+from benchmarks.scenarios.base import WITH_SUPERVISORD, Context, Metric, Result, Scenario
 
 FILLER = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"
 """46 bytes: with an 8-digit number, a space and the newline, a line is 56 bytes."""
@@ -115,6 +115,7 @@ class LogThroughput(Scenario):
 
     needs_daemon = True
     full_rounds = 3
+    peers = WITH_SUPERVISORD
 
     def __init__(self, key: str, full: int, quick: int, stamped: bool, stream: str) -> None:
         self.key, self.full, self.quick, self.stamped, self.stream = (
@@ -146,6 +147,11 @@ class LogThroughput(Scenario):
                 if stamped
                 else "No timestamps. "
             )
+            + (
+                "supervisord cannot timestamp lines, so it is n/a here. "
+                if stamped
+                else "supervisord: `stdout_logfile`/`stderr_logfile` in the same layout. "
+            )
             + "Clock: from the app's own time just before its first write to the moment "
             f"the last line is seen at the end of `logs/NAME-{stream}.log` (polled every "
             "5 ms; if it never comes, the last growth of the file after 3 s of quiet). "
@@ -155,7 +161,8 @@ class LogThroughput(Scenario):
             "psutil every 50 ms on the daemon pid during the burst, the maximum. "
             "corral rotates its logs at 10 MB by default (pm2-logrotate's defaults, built "
             "in; pm2 itself does not rotate without that module), so the check reads the "
-            "rotated files too, oldest first. "
+            "rotated files too, oldest first; supervisord gets `*_logfile_maxbytes=0` (no "
+            "rotation). "
             "3 rounds in full mode (the burst is long for pm2)."
         )
 

@@ -1,1 +1,0 @@
-"""One-off side-by-side measurements that do not fit the pm2 harness's adapters."""

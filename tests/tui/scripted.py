@@ -109,7 +109,7 @@ def demo_events(samples: int = 40) -> list[Event]:
         (4, "leaker", "err", b"warning: cache grew past 200M"),
     ]
     for n, (pm_id, name, stream, data) in enumerate(lines):
-        events.append(LogLines(pm_id, name, stream, T0 + 3700 + n, (data,)))  # type: ignore[arg-type]
+        events.append(LogLines.of(pm_id, name, stream, T0 + 3700 + n, (data,)))  # type: ignore[arg-type]
     events.append(Lifecycle(3, "flaky", T0 + 95, "errored: 16 unstable restarts", "error"))
     events.append(Lifecycle(4, "leaker", T0 + 3710, "restarting: memory 212M > limit 200M", "warn"))
     return events

@@ -57,10 +57,10 @@ def test_feed_routes_events_and_respects_the_view() -> None:
     assert len(feed.board.procs[4].cpu) == POINTS  # the sparkline ring is bounded
     assert len(feed.take_pending()) == 11
     feed.view.follow = False
-    feed.take(LogLines(0, "web", "out", T0, (b"while paused",)))
+    feed.take(LogLines.of(0, "web", "out", T0, (b"while paused",)))
     assert feed.missed == 1 and not feed.pending
     feed.view.follow, feed.view.ids = True, frozenset({2})
-    assert feed.take(LogLines(0, "web", "out", T0, (b"web line",))).lines == 0
+    assert feed.take(LogLines.of(0, "web", "out", T0, (b"web line",))).lines == 0
     assert all("worker[2]" in line for line in feed.visible_lines() if "[corral]" not in line)
     feed.take(Removed(0, "web", T0))
     assert 0 not in feed.board.procs

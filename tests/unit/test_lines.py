@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corral.engine.lines import LineSplitter
+from corral.engine.lines import LineSplitter, _has_long_line
 
 
 def test_partial_lines_wait_for_newline() -> None:
@@ -52,3 +52,32 @@ def test_no_byte_is_lost(chunks: list[bytes], max_line: int) -> None:
     assert all(len(line) <= max_line for line in out)
     # line boundaries are kept: every newline ends exactly one line (or a cut piece)
     assert len(out) >= data.count(b"\n")
+
+
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=40), st.integers(2, 24))
+def test_long_line_check_never_misses_one(lengths: list[int], limit: int) -> None:
+    """The window check may raise a false alarm, but never misses a line over LIMIT."""
+    block = b"\n".join(b"x" * n for n in lengths)
+    if max(lengths) > limit:
+        assert _has_long_line(block, limit)
+
+
+@given(
+    st.lists(st.binary(max_size=300).map(lambda b: b.replace(b"\r", b"")), max_size=20),
+    st.integers(1, 64),
+)
+def test_blocks_hold_every_line_cut_to_size(chunks: list[bytes], max_line: int) -> None:
+    """Blocks, split, then the flush: each line of the stream, in pieces of max_line."""
+    splitter = LineSplitter(max_line=max_line)
+    out: list[bytes] = []
+    for chunk in chunks:
+        block = splitter.feed_block(chunk)
+        out.extend(block.split(b"\n") if block is not None else [])
+    out.extend(splitter.flush())
+    *complete, last = b"".join(chunks).split(b"\n")
+    expected = [
+        line[i : i + max_line] if line else line
+        for line in [*complete, *([last] if last else [])]
+        for i in range(0, max(len(line), 1), max_line)
+    ]
+    assert out == expected

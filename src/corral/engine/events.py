@@ -6,6 +6,7 @@ Front ends (the daemon's RPC, `up --no-ui`, the TUI) consume only these. Each ha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -95,20 +96,31 @@ class LogLines:
     """Lines a process wrote, read together and stamped with the time they were read.
 
     One event per read keeps the cost per line tiny: a burst of a thousand lines is one
-    event, and a file writer prefixes them all with one C-level join. `lines` keeps the
-    bytes exactly (without newlines); `texts` decodes them for display.
+    event holding one *block*, the lines joined by newlines exactly as read (bytes kept,
+    no final newline). A plain log file appends the block as it is; `lines` and `texts`
+    split it for whoever wants lines, so nobody pays for a split they do not use.
     """
 
     id: int
     name: str
     stream: Stream
     ts: float
-    lines: tuple[bytes, ...]
+    block: bytes
     kind: Literal["log"] = "log"
+
+    @classmethod
+    def of(cls, id: int, name: str, stream: Stream, ts: float, lines: Iterable[bytes]) -> LogLines:
+        """The event for LINES (each without its newline)."""
+        return cls(id, name, stream, ts, b"\n".join(lines))
+
+    @property
+    def lines(self) -> list[bytes]:
+        """The lines, exactly as written (without newlines)."""
+        return self.block.split(b"\n")
 
     def texts(self) -> list[str]:
         """The lines for display: invalid UTF-8 replaced, never raised on."""
-        return [line.decode("utf-8", "replace") for line in self.lines]
+        return self.block.decode("utf-8", "replace").split("\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +191,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             "name": event.name,
             "stream": event.stream,
             "ts": event.ts,
-            "lines": [line.decode("utf-8", "surrogateescape") for line in event.lines],
+            "lines": event.block.decode("utf-8", "surrogateescape").split("\n"),
         }
     return asdict(event)
 
@@ -190,8 +202,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if kind == "state":
         return StateChanged(ProcessInfo.from_dict(data["info"]), data["ts"])
     if kind == "log":
-        lines = tuple(line.encode("utf-8", "surrogateescape") for line in data["lines"])
-        return LogLines(data["id"], data["name"], data["stream"], data["ts"], lines)
+        block = "\n".join(data["lines"]).encode("utf-8", "surrogateescape")
+        return LogLines(data["id"], data["name"], data["stream"], data["ts"], block)
     if kind == "lifecycle":
         return Lifecycle(data["id"], data["name"], data["ts"], data["message"], data["level"])
     if kind == "removed":

@@ -272,9 +272,9 @@ class LogFiles:
             )
         elif route.stamp is not None:
             prefix = (route.stamp(event.ts) + ": ").encode()
-            data = prefix + (b"\n" + prefix).join(event.lines) + b"\n"
+            data = prefix + event.block.replace(b"\n", b"\n" + prefix) + b"\n"
         else:
-            data = b"\n".join(event.lines) + b"\n"
+            data = event.block + b"\n"
         target = route.out if event.stream == "out" else route.err
         if target is not None:
             target.write(data)

@@ -449,8 +449,8 @@ class ManagedProcess:
     def _sink(self, stream: Stream) -> spawn.LineSink:
         publish, pm_id, name = self.host.publish, self.id, self.spec.name
 
-        def sink(ts: float, lines: list[bytes]) -> None:
-            publish(LogLines(pm_id, name, stream, ts, tuple(lines)))
+        def sink(ts: float, block: bytes) -> None:
+            publish(LogLines(pm_id, name, stream, ts, block))
 
         return sink
 

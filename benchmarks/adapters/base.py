@@ -165,7 +165,7 @@ class Session(ABC):
             self.tracker.add_tree(pid)
 
     def monitor_probe(self, other_app: str) -> Probe:
-        """How to drive this tool's `monit` (OTHER_APP: an app that is not shown first)."""
+        """How to drive this tool's `monit` (OTHER_APP: the second app, one Down away)."""
         raise ToolUnavailable("no terminal monitor")
 
     @abstractmethod

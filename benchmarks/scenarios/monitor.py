@@ -105,7 +105,7 @@ class Monitor(Scenario):
             session.tracker.add(pane)
             pid = monitor_pid(pane)
             session.tracker.add_tree(pid)
-            probe = session.monitor_probe(apps[-1].name)
+            probe = session.monitor_probe(apps[1].name)  # the second app: one Down away
             wait_until(lambda: probe.ready in tmux.screen(), 60, "the monitor's first screen")
             time.sleep(ctx.pick(SETTLE_S, 1.0))
             rss, cpu = sample(pid, ctx.pick(30, 2))

@@ -145,10 +145,15 @@ class CorralApp(LiveApp):
         self.action_details()
 
     def action_help(self) -> None:
-        # Help and quit lead the footer (80 columns cut it); here they close the list.
-        keys = [(_display(key), text) for key, _, _, text in (*KEYS[2:], *KEYS[:2])]
-        keys += [("tab", "Move focus: table, log, search"), ("ctrl+p", "Command palette")]
-        self.push_screen(HelpScreen(keys, self.source))
+        if isinstance(self.screen, HelpScreen):
+            return
+        if not self.is_screen_installed("help"):
+            # Installed, so it is built once: opening it again costs only a repaint.
+            # Help and quit lead the footer (80 columns cut it); here they close the list.
+            keys = [(_display(key), text) for key, _, _, text in (*KEYS[2:], *KEYS[:2])]
+            keys += [("tab", "Move focus: table, log, search"), ("ctrl+p", "Command palette")]
+            self.install_screen(HelpScreen(keys, self.source), "help")
+        self.push_screen("help")
 
     def action_copy_logs(self) -> None:
         """Copy what the log tail holds (the keyboard way to get log text out)."""

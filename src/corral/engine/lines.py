@@ -29,7 +29,7 @@ class LineSplitter:
         """True when a partial line is waiting for its newline."""
         return bool(self._partial)
 
-    def feed_block(self, chunk: bytes) -> bytes | None:
+    def feed(self, chunk: bytes) -> bytes | None:
         """Add CHUNK; return the lines it completed as one block (joined by newlines,
         no final newline), or None when it completed none."""
         if self._partial:
@@ -51,22 +51,12 @@ class LineSplitter:
             block = b"\n".join(p for line in block.split(b"\n") for p in self._cut(line))
         return block
 
-    def feed(self, chunk: bytes) -> list[bytes]:
-        """`feed_block`, as a list of lines (for callers that want them one by one)."""
-        block = self.feed_block(chunk)
-        return [] if block is None else block.split(b"\n")
-
-    def flush_block(self) -> bytes | None:
+    def flush(self) -> bytes | None:
         """Hand out the partial line, if any (on idle or end of stream)."""
         if not self._partial:
             return None
         line, self._partial = self._partial, b""
         return _as_shown(line)
-
-    def flush(self) -> list[bytes]:
-        """`flush_block`, as a list of at most one line."""
-        block = self.flush_block()
-        return [] if block is None else [block]
 
     def _cut(self, line: bytes) -> list[bytes]:
         if len(line) <= self._max:

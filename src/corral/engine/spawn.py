@@ -139,7 +139,7 @@ async def pump(pipe: IO[bytes], sink: LineSink) -> None:
                 try:
                     chunk = await asyncio.wait_for(chunks.read(), IDLE_FLUSH_S)
                 except TimeoutError:
-                    rest = splitter.flush_block()
+                    rest = splitter.flush()
                     if rest is not None:
                         sink(time.time(), rest)
                     continue
@@ -148,7 +148,7 @@ async def pump(pipe: IO[bytes], sink: LineSink) -> None:
             if not chunk:
                 break
             sizer.saw(len(chunk))
-            block = splitter.feed_block(chunk)
+            block = splitter.feed(chunk)
             if block is not None:
                 sink(time.time(), block)
             if len(chunk) < ReadSizer.SMALL_READ // 4:
@@ -158,7 +158,7 @@ async def pump(pipe: IO[bytes], sink: LineSink) -> None:
                 chunks.hold(True)
                 await asyncio.sleep(COALESCE_S)
                 chunks.hold(False)
-        rest = splitter.flush_block()
+        rest = splitter.flush()
         if rest is not None:
             sink(time.time(), rest)
     finally:

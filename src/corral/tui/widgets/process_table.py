@@ -219,7 +219,7 @@ class ProcessTable(ScrollView, can_focus=True):
         base = self.rich_style
         if index == -1:
             style = base + self.get_component_rich_style("process-table--header")
-            cells = [Text(label) for key, label, _ in COLUMNS if key in self._column_keys()]
+            cells = [Text(label) for _, label, _ in self._columns()]
         elif 0 <= index < len(self._keys):
             style = base
             cells = self._styled_cells.get(self._keys[index], [])
@@ -245,8 +245,8 @@ class ProcessTable(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self) -> None:
-        # Whether the namespace column fits depends on the width: ask for a redraw.
-        self._drop_strips()
+        # Whether the namespace column fits depends on the width: ask for a redraw
+        # (rows drawn for another width are drawn again by render_line).
         self.post_message(Relayout())
 
     def on_focus(self) -> None:
@@ -302,19 +302,19 @@ class ProcessTable(ScrollView, can_focus=True):
 
     # ---------------------------------------------------------------- private
 
+    def _columns(self) -> list[tuple[str, str, int]]:
+        """COLUMNS as shown now: without the namespace on a narrow table."""
+        return [c for c in COLUMNS if self._with_namespace or c[0] != "namespace"]
+
     def _column_keys(self) -> list[str]:
-        return [key for key, _, _ in COLUMNS if self._with_namespace or key != "namespace"]
+        return [key for key, _, _ in self._columns()]
 
     def _rebuild(self, rows: list[Row], board: Board, now: float, with_namespace: bool) -> None:
         selected = self.selected
         keep = selected.key if selected else None
         self._with_namespace = with_namespace
         name_width = min(24, max([COLUMNS[1][2], *(len(r.name) + 2 for r in rows)]))
-        self._widths = [
-            name_width if key == "name" else width
-            for key, _, width in COLUMNS
-            if with_namespace or key != "namespace"
-        ]
+        self._widths = [name_width if key == "name" else width for key, _, width in self._columns()]
         self._keys = [row.key for row in rows]
         self._rows = {row.key: row for row in rows}
         self._cells = {}

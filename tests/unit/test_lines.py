@@ -44,6 +44,12 @@ def test_crlf_split_across_chunks() -> None:
     assert feed(s, b"\ndef\n") == [b"abc", b"def"]
 
 
+def test_a_line_of_exactly_whole_pieces_gains_no_empty_line() -> None:
+    s = LineSplitter(max_line=4)
+    assert feed(s, b"abcdefgh") == [b"abcd"]
+    assert feed(s, b"\nxy\n") == [b"efgh", b"xy"]
+
+
 def test_invalid_utf8_is_kept() -> None:
     assert feed(LineSplitter(), b"\xff\xfeok\n") == [b"\xff\xfeok"]
 
@@ -57,7 +63,7 @@ def test_no_byte_is_lost(chunks: list[bytes], max_line: int) -> None:
     out: list[bytes] = []
     for chunk in chunks:
         out.extend(feed(s, chunk))
-        assert len(s._partial) < max_line  # bounded memory
+        assert len(s._partial) <= max_line  # bounded memory
     out.extend(flush(s))
     data = b"".join(chunks)
     assert b"".join(out) == data.replace(b"\n", b"")

@@ -37,8 +37,10 @@ class LineSplitter:
         cut = chunk.rfind(b"\n")
         block: bytes | None = chunk[:cut] if cut >= 0 else None
         rest = chunk[cut + 1 :] if cut >= 0 else chunk
-        if len(rest) >= self._max:
-            whole = len(rest) - len(rest) % self._max
+        if len(rest) > self._max:
+            # Cut whole pieces but keep 1..max bytes: a line of exactly N pieces then
+            # ends with its newline, not with an empty line after the last piece.
+            whole = (len(rest) - 1) // self._max * self._max
             pieces = self._cut(rest[:whole])
             block = b"\n".join(pieces) if block is None else block + b"\n" + b"\n".join(pieces)
             rest = rest[whole:]

@@ -14,6 +14,7 @@ import contextlib
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -58,6 +59,7 @@ class SshServer:
     port: int
     proc: subprocess.Popen[bytes]
     log: Path
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,14 +90,29 @@ class SshKit:
             "LogLevel=ERROR",
         ]
 
-    def server(self, slot: str = "a") -> SshServer:
-        """The server for SLOT, started on first use."""
+    def server(self, slot: str = "a", env: dict[str, str] | None = None) -> SshServer:
+        """The server for SLOT, started on first use; ENV is set in every session of it."""
         if slot not in self.servers:
-            self.servers[slot] = self._start(slot)
+            self.servers[slot] = self._start(slot, env or {})
         return self.servers[slot]
 
-    def _start(self, slot: str) -> SshServer:
-        port = free_port()
+    def restart(self, slot: str) -> SshServer:
+        """Start SLOT's server again on the same port (after `stop`)."""
+        old = self.servers.pop(slot)
+        self._stop(old.proc)
+        self.servers[slot] = self._start(slot, old.env, old.port)
+        return self.servers[slot]
+
+    def stop(self, slot: str) -> None:
+        """Stop SLOT's server (its open sessions end with it: they are its children)."""
+        server = self.servers[slot]
+        self._stop(server.proc)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.proc.pid, signal.SIGTERM)
+
+    def _start(self, slot: str, env: dict[str, str], port: int | None = None) -> SshServer:
+        port = port or free_port()
+        extra = "".join(f" {key}={value}" for key, value in env.items())
         config = self.folder / f"sshd_{slot}.conf"
         config.write_text(
             f"""\
@@ -112,7 +129,7 @@ StrictModes no
 PermitRootLogin yes
 PrintMotd no
 UseDNS no
-SetEnv CORRAL_TEST_SLOT={slot} HOME={self.home}
+SetEnv CORRAL_TEST_SLOT={slot} HOME={self.home}{extra}
 MaxStartups 64
 """
         )
@@ -126,6 +143,7 @@ MaxStartups 64
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: `stop` ends its sessions with it
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _accepts(port):
@@ -133,7 +151,7 @@ MaxStartups 64
                 self._stop(proc)
                 pytest.fail(f"sshd did not start on port {port}:\n{log.read_text()}")
             time.sleep(0.02)  # polling the port, with a deadline
-        return SshServer(slot, port, proc, log)
+        return SshServer(slot, port, proc, log, env)
 
     @staticmethod
     def _stop(proc: subprocess.Popen[bytes]) -> None:

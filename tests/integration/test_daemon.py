@@ -341,7 +341,7 @@ def test_fifty_concurrent_clients_leave_a_consistent_table(corral: Corral) -> No
 def test_subscribe_streams_a_snapshot_then_live_events(corral: Corral) -> None:
     start_sleeper(corral, "web")
     with corral.client() as watcher:
-        watcher.sock.settimeout(20)
+        watcher.link.settimeout(20)
         events = watcher.subscribe()
         first = next(events)
         assert first["kind"] == "state" and first["info"]["name"] == "web"

@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 help="give the apps this shell's environment",
             )
         session.add_json_flag(parser)
+        session.add_host_flags(parser)
         parser.set_defaults(module=__name__, action=verb)
 
     parser = sub.add_parser(

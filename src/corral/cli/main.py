@@ -36,6 +36,7 @@ VERB_MODULES: tuple[str, ...] = (
     "deploy",
     "monit",
     "persist",
+    "dial",
 )
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""
 
@@ -51,6 +52,7 @@ HOT_VERBS: dict[str, str] = {
         ("logs", ("logs", "flush", "reloadLogs")),
         ("deploy", ("deploy", "startOrRestart", "startOrReload", "startOrGracefulReload")),
         ("persist", ("save", "dump", "resurrect", "cleardump", "startup", "unstartup")),
+        ("dial", ("dial-stdio",)),
     )
     for verb in verbs
 }
@@ -103,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.passthrough = passthrough or []
     module: VerbModule = importlib.import_module(args.module)
     try:
+        if getattr(args, "hosts", None) or getattr(args, "hosts_file", None):
+            from corral.cli import fleet
+
+            return fleet.run(args, module, fleet.hosts_of(args))
         return module.run(args)
     except UsageError as exc:
         print(f"corral: {exc}", file=sys.stderr)

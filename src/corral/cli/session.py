@@ -82,8 +82,12 @@ def connect(*, start: bool = True, any_protocol: bool = False) -> Client:
     A daemon speaking another protocol is refused (exit 1) unless ANY_PROTOCOL: `kill`
     and `update` use only the methods every version keeps.
     """
+    remote = _remote_host()
+    if remote is not None:
+        client = Client.over_ssh(remote)  # the remote daemon must be running already
+        start = False
     try:
-        client = Client.connect(where())
+        client = client if remote is not None else Client.connect(where())
     except NotRunning:
         if not start:
             raise
@@ -108,6 +112,15 @@ def connect(*, start: bool = True, any_protocol: bool = False) -> Client:
             file=sys.stderr,
         )
     return client
+
+
+def _remote_host() -> str | None:
+    """The host this verb runs against under `--host` (None: this machine)."""
+    if "corral.cli.fleet" not in sys.modules:
+        return None  # no --host given: fleet was never imported
+    from corral.cli.fleet import current_host
+
+    return current_host()
 
 
 def _tell_recovery(client: Client) -> None:
@@ -149,6 +162,21 @@ def expand_targets(targets: Sequence[str], args: argparse.Namespace) -> list[str
         else:
             out.append(target)
     return out
+
+
+def add_host_flags(parser: argparse.ArgumentParser) -> None:
+    """`--host HOST` (repeatable) and `--hosts FILE`: run the verb on other machines' daemons
+    through ssh (see cli/fleet.py)."""
+    parser.add_argument(
+        "--host",
+        action="append",
+        dest="hosts",
+        metavar="HOST",
+        help="run on HOST's daemon through ssh ([user@]host[:port] or an ssh alias; repeatable)",
+    )
+    parser.add_argument(
+        "--hosts", dest="hosts_file", metavar="FILE", help="run on every host listed in FILE"
+    )
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

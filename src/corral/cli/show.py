@@ -25,9 +25,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "list", aliases=["ls", "l", "ps", "status"], help="show the process table"
     )
     session.add_json_flag(parser)
+    session.add_host_flags(parser)
     parser.set_defaults(module=__name__, action="list")
 
     parser = sub.add_parser("jlist", help="print every process as one JSON array")
+    session.add_host_flags(parser)
     parser.set_defaults(module=__name__, action="jlist")
 
     parser = sub.add_parser(

@@ -39,43 +39,44 @@ class DaemonError(Exception):
 class Client:
     """One connection to the daemon; calls are answered in order."""
 
-    def __init__(self, sock: socket.socket, daemon: protocol.Hello) -> None:
-        self.sock = sock
+    def __init__(self, link: Link, daemon: protocol.Hello) -> None:
+        self.link = link
+        """The byte stream to the daemon: its Unix socket, or `ssh HOST corral dial-stdio`."""
         self.daemon = daemon
         """The daemon's hello: its protocol `version`, `corral` release, pid and home."""
-        self._reader = sock.makefile("rb")
         self._next_id = 0
 
     @classmethod
     def connect(cls, where: Home, timeout: float = CONNECT_TIMEOUT_S) -> Client:
-        """Connect and shake hands; NotRunning when nothing answers."""
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
+        """Connect to the local daemon and shake hands; NotRunning when nothing answers."""
+        sock = open_socket(where, timeout)
+        return cls.handshake(SocketLink(sock), timeout)
+
+    @classmethod
+    def over_ssh(cls, host: str, timeout: float = CONNECT_TIMEOUT_S) -> Client:
+        """Connect to HOST's daemon through `ssh HOST corral dial-stdio` and shake hands."""
+        from corral.daemon.remote import SshLink
+
+        return cls.handshake(SshLink.open(host), timeout)
+
+    @classmethod
+    def handshake(cls, link: Link, timeout: float = CONNECT_TIMEOUT_S) -> Client:
+        """Say hello over LINK and read the daemon's; the link is closed on any failure."""
         try:
-            sock.connect(where.socket)
-        except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError) as exc:
-            sock.close()
-            raise NotRunning(f"no daemon answers on {where.socket}") from exc
-        except OSError:
-            sock.close()
-            raise
-        try:
-            sock.sendall(protocol.encode(protocol.hello()))
-            reader = sock.makefile("rb")
-            first = reader.readline()
+            link.settimeout(timeout)
+            link.send(protocol.encode(protocol.hello()))
+            first = link.readline()
             if not first:
-                raise NotRunning("the daemon closed the connection")
+                raise NotRunning(link.closed_reason())
             message = protocol.decode(first)
             if "error" in message:
                 raise _error(message["error"])
             daemon = protocol.parse_hello(message)
+            link.settimeout(None)  # a stop may legitimately take kill_timeout
         except (OSError, protocol.ProtocolError, DaemonError):
-            sock.close()
+            link.close()
             raise
-        sock.settimeout(None)  # a stop may legitimately take kill_timeout
-        client = cls(sock, daemon)
-        client._reader = reader
-        return client
+        return cls(link, daemon)
 
     def call(self, method: str, **params: Any) -> Any:
         """Send one request and return its result; DaemonError if it failed."""
@@ -102,8 +103,7 @@ class Client:
 
     def close(self) -> None:
         """Close the connection."""
-        self._reader.close()
-        self.sock.close()
+        self.link.close()
 
     def __enter__(self) -> Client:
         return self
@@ -113,18 +113,74 @@ class Client:
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
-            self.sock.sendall(protocol.encode(message))
+            self.link.send(protocol.encode(message))
         except OSError as exc:
             raise NotRunning(f"the daemon went away: {exc}") from exc
 
     def _receive(self) -> dict[str, Any]:
         try:
-            line = self._reader.readline()
+            line = self.link.readline()
         except OSError as exc:
             raise NotRunning(f"the daemon went away: {exc}") from exc
         if not line.endswith(b"\n"):
-            raise NotRunning("the daemon closed the connection")
+            raise NotRunning(self.link.closed_reason())
         return protocol.decode(line)
+
+
+def open_socket(where: Home, timeout: float = CONNECT_TIMEOUT_S) -> socket.socket:
+    """A socket connected to WHERE's daemon (no hello yet); NotRunning when none answers."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(where.socket)
+    except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError) as exc:
+        sock.close()
+        raise NotRunning(f"no daemon answers on {where.socket}") from exc
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Link:
+    """A byte stream to a daemon: what Client needs of a socket or a pipe pair."""
+
+    def send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def readline(self) -> bytes:
+        raise NotImplementedError
+
+    def settimeout(self, timeout: float | None) -> None:
+        """Bound each read (None: wait as long as it takes)."""
+
+    def closed_reason(self) -> str:
+        """Why the stream ended, for the user."""
+        return "the daemon closed the connection"
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SocketLink(Link):
+    """The local daemon's Unix socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._reader = sock.makefile("rb")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def readline(self) -> bytes:
+        return self._reader.readline()
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.sock.settimeout(timeout)
+
+    def close(self) -> None:
+        self._reader.close()
+        self.sock.close()
 
 
 def _error(body: object) -> DaemonError:

@@ -1,0 +1,135 @@
+"""Verbs on other machines' daemons: `dial-stdio`, `--host` through a real ssh.
+
+Two "hosts" are two sshd on 127.0.0.1, each setting its own CORRAL_HOME in its sessions,
+so `ssh host corral dial-stdio` reaches a different daemon on each. The daemons are
+started locally with the same homes, and their own tables are the judge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import APPS
+from tests.sshd import SshKit, ssh_kit
+
+__all__ = ["ssh_kit"]  # the session fixture, imported so pytest finds it
+pytestmark = pytest.mark.timeout(120)
+
+CORRAL = str(Path(sys.executable).with_name("corral"))
+SLEEPER = str(APPS / "sleeper.py")
+
+
+def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the corral CLI against HOME."""
+    return subprocess.run(
+        [CORRAL, *args],
+        env={**os.environ, "CORRAL_HOME": str(home), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@dataclass
+class Fleet:
+    """Two hosts, each an sshd whose sessions use their own CORRAL_HOME."""
+
+    kit: SshKit
+    homes: dict[str, Path]
+    env: dict[str, str]
+    """CORRAL_SSH and CORRAL_REMOTE for the CLI that reaches the hosts."""
+
+    def host(self, slot: str) -> str:
+        return f"{self.kit.user}@127.0.0.1:{self.kit.servers[slot].port}"
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The CLI on this machine, with its own (empty) home, reaching out with --host."""
+        return cli(self.homes["local"], *args, env=self.env)
+
+
+@pytest.fixture
+def fleet(ssh_kit: SshKit, tmp_path: Path) -> Iterator[Fleet]:
+    homes = {slot: tmp_path / slot for slot in ("a", "b", "local")}
+    for slot in ("fa", "fb"):
+        ssh_kit.servers.pop(slot, None)
+    for slot, home in (("fa", homes["a"]), ("fb", homes["b"])):
+        ssh_kit.server(slot, env={"CORRAL_HOME": str(home)})
+    ssh = ["ssh", "-i", str(ssh_kit.user_key)]
+    for option in ssh_kit.ssh_options:
+        ssh += ["-o", option]
+    env = {"CORRAL_SSH": shlex.join(ssh), "CORRAL_REMOTE": CORRAL}
+    fleet = Fleet(ssh_kit, {"a": homes["a"], "b": homes["b"], "local": homes["local"]}, env)
+    try:
+        yield fleet
+    finally:
+        for slot in ("fa", "fb"):
+            with contextlib.suppress(KeyError):
+                ssh_kit.stop(slot)
+                ssh_kit.servers.pop(slot)
+        for home in homes.values():
+            cli(home, "kill")
+
+
+def test_dial_stdio_bridges_the_socket_and_starts_nothing(tmp_path: Path) -> None:
+    """Without a daemon, dial-stdio fails with a clear message and starts none; with one,
+    a hello and a request pass through unchanged."""
+    refused = cli(tmp_path, "dial-stdio")
+    assert refused.returncode == 1
+    assert "no daemon" in refused.stderr and "--start" in refused.stderr
+    assert not (tmp_path / "rpc.sock").exists()
+    try:
+        assert cli(tmp_path, "ping").returncode == 0
+        talk = b'{"hello":{"version":1,"corral":"x"}}\n{"id":7,"method":"ping","params":{}}\n'
+        proc = subprocess.run(
+            [CORRAL, "dial-stdio"],
+            input=talk,
+            env={**os.environ, "CORRAL_HOME": str(tmp_path)},
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        lines = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert "hello" in lines[0]
+        assert lines[1]["id"] == 7 and lines[1]["result"]["pong"] is True
+    finally:
+        cli(tmp_path, "kill")
+
+
+def test_jlist_and_restart_across_two_hosts(fleet: Fleet) -> None:
+    """jlist --host on both returns both sets labelled; restart on one host's app restarts
+    only that one; a host that does not answer fails the verb with exit 1 and its reason."""
+    assert cli(fleet.homes["a"], "start", SLEEPER, "--name", "alpha").returncode == 0
+    assert cli(fleet.homes["b"], "start", SLEEPER, "--name", "beta").returncode == 0
+    a, b = fleet.host("fa"), fleet.host("fb")
+
+    listed = fleet.run("jlist", "--host", a, "--host", b)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert sorted((r["host"], r["name"]) for r in rows) == sorted([(a, "alpha"), (b, "beta")])
+
+    before = {r["name"]: r["pid"] for r in rows}
+    done = fleet.run("restart", "alpha", "--host", a)
+    assert done.returncode == 0, done.stderr
+    assert f"── {a} ──" in done.stdout and "restart: 1 host ok" in done.stdout
+    after = {r["name"]: r["pid"] for r in json.loads(fleet.run("jlist", "--host", a, "--host", b).stdout)}
+    assert after["alpha"] != before["alpha"]
+    assert after["beta"] == before["beta"]
+
+    fleet.kit.stop("fb")
+    partial = fleet.run("list", "--host", a, "--host", b)
+    assert partial.returncode == 1
+    assert "alpha" in partial.stdout
+    assert f"1 failed: {b}" in partial.stdout
+    assert b in partial.stderr

@@ -13,7 +13,6 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,9 @@ CORRAL = str(Path(sys.executable).with_name("corral"))
 SLEEPER = str(APPS / "sleeper.py")
 
 
-def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the corral CLI against HOME."""
     return subprocess.run(
         [CORRAL, *args],
@@ -123,7 +124,8 @@ def test_jlist_and_restart_across_two_hosts(fleet: Fleet) -> None:
     done = fleet.run("restart", "alpha", "--host", a)
     assert done.returncode == 0, done.stderr
     assert f"── {a} ──" in done.stdout and "restart: 1 host ok" in done.stdout
-    after = {r["name"]: r["pid"] for r in json.loads(fleet.run("jlist", "--host", a, "--host", b).stdout)}
+    again = fleet.run("jlist", "--host", a, "--host", b)
+    after = {r["name"]: r["pid"] for r in json.loads(again.stdout)}
     assert after["alpha"] != before["alpha"]
     assert after["beta"] == before["beta"]
 

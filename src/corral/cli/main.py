@@ -37,6 +37,7 @@ VERB_MODULES: tuple[str, ...] = (
     "monit",
     "persist",
     "dial",
+    "metrics",
 )
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""
 
@@ -53,6 +54,7 @@ HOT_VERBS: dict[str, str] = {
         ("deploy", ("deploy", "startOrRestart", "startOrReload", "startOrGracefulReload")),
         ("persist", ("save", "dump", "resurrect", "cleardump", "startup", "unstartup")),
         ("dial", ("dial-stdio",)),
+        ("metrics", ("metrics",)),
     )
     for verb in verbs
 }

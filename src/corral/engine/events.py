@@ -56,6 +56,9 @@ class ProcessInfo:
     """CPU % of the whole tree at the latest sample; None when not running or not yet known."""
     memory: int | None = None
     """RSS bytes of the whole tree at the latest sample; None when not running."""
+    cpu_seconds: float = 0.0
+    """CPU seconds used by every run of this process's tree since it was created (measured
+    at each sample; a counter: it never goes down while the process exists)."""
     watching: bool = False
     """True while file changes restart this process (`watch` set, not stopped by the user)."""
     next_cron: float | None = None
@@ -159,6 +162,8 @@ class MetricsSample:
     """CPU % of the main process alone."""
     memory_main: int
     """RSS bytes of the main process alone (what PM2 reports)."""
+    cpu_seconds: float = 0.0
+    """CPU seconds the tree used since the previous sample (all of it on a run's first)."""
     kind: Literal["metrics"] = "metrics"
 
 
@@ -210,7 +215,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         return Removed(data["id"], data["name"], data["ts"])
     if kind == "metrics":
         fields = ("id", "ts", "cpu", "memory", "cpu_main", "memory_main")
-        return MetricsSample(*(data[key] for key in fields))
+        return MetricsSample(*(data[key] for key in fields), data.get("cpu_seconds", 0.0))
     if kind == "host":
         one, five, fifteen = data["load"]
         load = (float(one), float(five), float(fifteen))

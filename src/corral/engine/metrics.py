@@ -169,7 +169,8 @@ class Sampler:
             if known and elapsed > 0:
                 scale = 100 / CLOCK_TICKS / elapsed
                 cpu, cpu_main = round(cpu_ticks * scale, 1), round(main_ticks * scale, 1)
-            samples.append(MetricsSample(target.id, ts, cpu, memory, cpu_main, main_memory))
+            used = cpu_ticks / CLOCK_TICKS
+            samples.append(MetricsSample(target.id, ts, cpu, memory, cpu_main, main_memory, used))
         self._ticks = ticks
         self._last_mono, self._last_boot = mono, boot
         for sample in samples:

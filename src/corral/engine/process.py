@@ -73,6 +73,8 @@ class ManagedProcess:
         # Kept up to date by the supervisor's sampler and triggers; shown by `info`.
         self.cpu: float | None = None
         self.memory: int | None = None
+        self.cpu_seconds: float = 0.0
+        """CPU time of every run of this process's tree so far (a counter, for Prometheus)."""
         self.watching = False
         self.next_cron: float | None = None
         self.sockets: SharedSockets | None = None
@@ -115,6 +117,7 @@ class ManagedProcess:
             env=self.env,
             cpu=self.cpu,
             memory=self.memory,
+            cpu_seconds=self.cpu_seconds,
             watching=self.watching,
             next_cron=self.next_cron,
         )

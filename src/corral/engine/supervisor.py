@@ -329,6 +329,8 @@ class Supervisor:
         for proc in self._procs.values():
             sample = latest.get(proc.id)
             proc.cpu, proc.memory = (sample.cpu, sample.memory) if sample else (None, None)
+            if sample is not None:
+                proc.cpu_seconds += sample.cpu_seconds
         for sample in samples:
             self.publish(sample)
         if host is not None:

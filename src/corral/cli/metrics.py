@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     registry = CollectorRegistry(auto_describe=False)
     collector = DaemonCollector()
-    registry.register(collector)  # type: ignore[arg-type]
+    registry.register(collector)
     if args.listen is None:
         collector.rows()  # fail with the CLI's exit code when no daemon answers
         sys.stdout.write(generate_latest(registry).decode())

@@ -214,8 +214,15 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if kind == "removed":
         return Removed(data["id"], data["name"], data["ts"])
     if kind == "metrics":
-        fields = ("id", "ts", "cpu", "memory", "cpu_main", "memory_main")
-        return MetricsSample(*(data[key] for key in fields), data.get("cpu_seconds", 0.0))
+        return MetricsSample(
+            data["id"],
+            data["ts"],
+            data["cpu"],
+            data["memory"],
+            data["cpu_main"],
+            data["memory_main"],
+            data.get("cpu_seconds", 0.0),  # absent from older daemons
+        )
     if kind == "host":
         one, five, fifteen = data["load"]
         load = (float(one), float(five), float(fifteen))

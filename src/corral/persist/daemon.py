@@ -2,7 +2,9 @@
 
 In order: read corral.toml; read the previous daemon's state.json (present only if that
 daemon died instead of exiting); if so, stop its unsupervised processes and bring them
-back (`recover`); then hang a Keeper on the supervisor and write a fresh state.json.
+back (`recover`); then hang a Keeper on the supervisor, write a fresh state.json and,
+after a recovery, the dump: the dead daemon may have acknowledged changes its autosave
+never wrote (a kill -9 within its 200 ms), and they must not wait for the next change.
 Recovery happens before the socket is bound, so the first CLI sees the whole list.
 """
 
@@ -28,6 +30,7 @@ async def attach(methods: Methods, root: str, log: Callable[[str], None]) -> Kee
     except ValueError as exc:
         log(f"{exc}; nothing recovered")
         previous = None
+    outcome = None
     if previous is not None:
         from corral.persist.recover import recover
 
@@ -42,4 +45,9 @@ async def attach(methods: Methods, root: str, log: Callable[[str], None]) -> Kee
     methods.sup.add_sink(keeper)
     methods.keeper = keeper
     keeper.write_state()
+    if outcome is not None and outcome.restored and not outcome.failed:
+        await keeper.sync_dump()
+    elif outcome is not None and outcome.failed:
+        # Saving without them would drop apps the user never deleted: keep the old dump.
+        log("the dump was left as it was: some processes could not be restored")
     return keeper

@@ -10,6 +10,15 @@ Every engine event passes through `__call__` (synchronously, so it only takes no
   fsync), and at once after every RPC that changed something (`flush_state`), so a CLI
   that got its answer can rely on it.
 
+Acknowledged means durable: state.json holds every change before the RPC that made it
+answers, and a daemon that recovered from a dead one's state.json writes the dump at once
+(`sync_dump`, before it serves), so a kill -9 inside the 200 ms never loses a change.
+
+A write that fails (disk full, read-only remount) is retried with backoff (0.1 s doubling to
+5 s) until it succeeds; while it fails, `trouble` says so (ping, `corral list`) and an error
+event goes out (monit's header, daemon.log), again every 30 s, and an info event when the
+file is written again.
+
 `freeze` is called when the daemon starts shutting down (`kill`, SIGTERM): the dump keeps
 the list as it was before the stops, so `resurrect` brings the apps back (PM2's `kill`
 leaves the dump alone too). `close` deletes state.json: a clean exit leaves nothing to recover.
@@ -19,12 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 from corral.config.spec import AppSpec
-from corral.engine.events import Event, Removed, StateChanged
+from corral.engine.events import Event, Lifecycle, Removed, StateChanged
 from corral.engine.process import ManagedProcess
 from corral.engine.states import ProcessState
 from corral.engine.supervisor import Supervisor
@@ -33,6 +43,16 @@ from corral.persist.files import read_bytes
 
 DUMP_DELAY_S = 0.2
 STATE_DELAY_S = 0.02
+RETRY_FIRST_S = 0.1
+RETRY_MAX_S = 5.0
+"""A failed write is tried again after 0.1 s, doubling up to every 5 s, until it succeeds."""
+REMIND_S = 30.0
+"""While writes keep failing, the error event is sent again this often (a monit attached
+later learns of it)."""
+CLOSE_RETRY_S = 3.0
+"""How long a clean exit keeps retrying a failed last dump before it gives up (and says so)."""
+PERSISTENCE = "persistence"
+"""The `name` of the Lifecycle events about failing and recovered writes (id -1)."""
 
 Report = Callable[[str], None]
 
@@ -54,6 +74,13 @@ class Keeper:
         self._state_timer: asyncio.TimerHandle | None = None
         self._dump_timer: asyncio.TimerHandle | None = None
         self._frozen = False
+        self._failures: dict[str, str] = {}
+        """Per file that cannot be written now: why."""
+        self._told: dict[str, float] = {}
+        self._delays: dict[str, float] = {}
+        self._state_retry: asyncio.TimerHandle | None = None
+        self._last: list[dump.Entry] = []
+        """The entries of the latest autosave (what a failed one retries at exit)."""
         self._boot = state.boot_id()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="corral-dump")
         """One thread, so dumps are written in the order they were taken."""
@@ -121,7 +148,15 @@ class Keeper:
         try:
             state.write(self.root, snapshot)
         except OSError as exc:
-            self.report(f"cannot write the state file: {exc}")
+            self._failed("state.json", exc)
+            if self._state_retry is None:
+                self._state_retry = self._loop.call_later(self._backoff("state.json"), self._retry)
+            return
+        self._written("state.json")
+
+    def _retry(self) -> None:
+        self._state_retry = None
+        self.write_state()  # the table as it is now, not as it was when the write failed
 
     # -------------------------------------------------------------------- dump
 
@@ -141,16 +176,64 @@ class Keeper:
         self._dump_timer = None
         if self._frozen:
             return
-        entries = self.entries()
-        self._writer.submit(self._write_if_changed, entries)
+        self._last = self.entries()
+        self._writer.submit(self._write_if_changed, self._last)
 
     def _write_if_changed(self, entries: list[dump.Entry]) -> None:
-        """Worker thread: save unless the file already holds ENTRIES (keeps the .bak useful)."""
+        """Worker thread: save unless the file already holds ENTRIES (keeps the .bak useful);
+        the outcome goes back to the loop, in order (one writer thread)."""
         try:
-            if not dump.same_apps(read_bytes(dump.paths(self.root)[0]), entries):
-                dump.save(self.root, entries, force=True)
+            _save_if_changed(self.root, entries)
         except OSError as exc:
-            self.report(f"autosave failed: {exc}")
+            self._loop.call_soon_threadsafe(self._dump_failed, exc)
+            return
+        self._loop.call_soon_threadsafe(self._written, "dump.json")
+
+    def _dump_failed(self, exc: OSError) -> None:
+        self._failed("dump.json", exc)
+        if self._dump_timer is None and not self._frozen:
+            # The retry takes the table as it is then: a newer list supersedes this one.
+            self._dump_timer = self._loop.call_later(self._backoff("dump.json"), self._autosave)
+
+    async def sync_dump(self) -> None:
+        """Write the dump now if the table differs from it (with autosave): a recovered
+        daemon calls this before serving, so what it restored is on disk at once."""
+        if not self.autosave or self._frozen:
+            return
+        self._last = self.entries()
+        await self._in_writer(self._write_if_changed, self._last)
+        await asyncio.sleep(0)  # take the outcome the writer posted to the loop
+
+    # ---------------------------------------------------------------- failures
+
+    @property
+    def trouble(self) -> str | None:
+        """What cannot be written right now (None while every write succeeds)."""
+        return "; ".join(self._failures.values()) or None
+
+    def _backoff(self, what: str) -> float:
+        delay = self._delays.get(what, RETRY_FIRST_S / 2) * 2
+        self._delays[what] = min(delay, RETRY_MAX_S)
+        return self._delays[what]
+
+    def _failed(self, what: str, exc: OSError) -> None:
+        reason = exc.strerror or str(exc)
+        text = f"cannot write {os.path.join(self.root, what)}: {reason}"
+        self._failures[what] = text
+        now = time.monotonic()
+        if now - self._told.get(what, -REMIND_S) >= REMIND_S:
+            self._told[what] = now
+            self._tell(f"{text}; retrying until it succeeds", "error")
+
+    def _written(self, what: str) -> None:
+        self._delays.pop(what, None)
+        if self._failures.pop(what, None) is not None:
+            self._told.pop(what, None)
+            self._tell(f"{os.path.join(self.root, what)} written again", "info")
+
+    def _tell(self, message: str, level: Literal["info", "error"]) -> None:
+        self.report(message)
+        self.sup.publish(Lifecycle(-1, PERSISTENCE, time.time(), message, level))
 
     async def save(self, *, force: bool) -> tuple[str, int]:
         """`corral save`: write the dump now; (path, processes saved). EmptyList, OSError."""
@@ -159,6 +242,7 @@ class Keeper:
             self._dump_timer = None
         entries = self.entries()
         path = await self._in_writer(dump.save, self.root, entries, force=force)
+        self._written("dump.json")
         return str(path), len(entries)
 
     async def clear(self) -> str:
@@ -182,13 +266,37 @@ class Keeper:
         self.write_state()  # marks `closing`: a crash from here on brings nothing back
 
     async def close(self) -> None:
-        """Clean exit: wait for the last dump write and delete state.json."""
+        """Clean exit: wait for the last dump write and delete state.json.
+
+        A last dump that cannot be written is retried for CLOSE_RETRY_S, then given up
+        (daemon.log says so): an exit cannot wait for the disk forever.
+        """
         self.freeze()
-        if self._state_timer is not None:
-            self._state_timer.cancel()
-            self._state_timer = None
-        await self._loop.run_in_executor(None, self._writer.shutdown)
+        for timer in (self._state_timer, self._state_retry):
+            if timer is not None:
+                timer.cancel()
+        self._state_timer = self._state_retry = None
+        await self._loop.run_in_executor(None, self._writer.shutdown, True)
+        await asyncio.sleep(0)  # take the writer's last outcome
+        deadline = time.monotonic() + CLOSE_RETRY_S
+        while "dump.json" in self._failures and self.autosave:
+            if time.monotonic() > deadline:
+                self.report(f"{self._failures['dump.json']}; giving up at exit")
+                break
+            await asyncio.sleep(self._backoff("dump.json"))
+            try:
+                await self._loop.run_in_executor(None, _save_if_changed, self.root, self._last)
+            except OSError as exc:
+                self._failed("dump.json", exc)
+            else:
+                self._written("dump.json")
         state.remove(self.root)
+
+
+def _save_if_changed(root: str, entries: list[dump.Entry]) -> None:
+    """Save ENTRIES as ROOT's dump unless it already holds them; OSError when it cannot."""
+    if not dump.same_apps(read_bytes(dump.paths(root)[0]), entries):
+        dump.save(root, entries, force=True)
 
 
 def _desired(status: ProcessState, before: str) -> str:

@@ -7,12 +7,15 @@ before it serves anyone, so the next `kill` + `resurrect` (a reboot) keeps the c
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
 import shutil
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +144,76 @@ def test_a_kill_9_at_any_instant_after_each_of_50_changes_keeps_the_acknowledged
         assert in_dump(corral) == model.expected(), (
             f"step {step} ({change}, crash {delay * 1000:.0f} ms after it), seed {seed}"
         )
+
+
+# -------------------------------------------------------------------- disk full
+
+
+@pytest.fixture
+def small_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_leftovers: None
+) -> Iterator[Corral]:
+    """A CORRAL_HOME on its own 2 MiB tmpfs (root only), unmounted after the daemon is gone."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs (CI runs as root)")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    mount = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+    )
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.strip()}")
+    monkeypatch.setenv("CORRAL_HOME", str(mnt / "home"))
+    runner = Corral(mnt / "home")
+    try:
+        yield runner
+    finally:
+        left = runner.teardown()
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+    assert not left, f"processes left behind: {left}"
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros into FOLDER until the file system is full; the filler's path."""
+    filler = folder / "filler"
+    with open(filler, "wb") as handle:
+        block = b"\0" * 65536
+        try:
+            while True:
+                handle.write(block)
+                handle.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+    return filler
+
+
+@pytest.mark.timeout(90)
+def test_a_full_disk_is_reported_retried_and_the_state_written_once_space_returns(
+    small_disk: Corral,
+) -> None:
+    corral = small_disk
+    corral.ok("start", SLEEPER, "--name", "a")
+    wait_until(lambda: statuses(corral) == [(0, "a", "online")], what="a saved")
+    assert "NOT SAVED" not in corral.ok("list")
+    filler = fill(Path(corral.root))
+
+    corral.ok("stop", "a")  # acknowledged, but neither file can take it
+    out = corral.ok("list")
+    assert "NOT SAVED" in out and "state.json" in out and "No space left" in out, out
+    with corral.client() as client:
+        wait_until(
+            lambda: "dump.json" in (client.call("ping").get("persistence") or ""),
+            what="the failed autosave reported",
+        )
+    state = json.loads(Path(corral.root, "state.json").read_text())
+    assert [p["status"] for p in state["processes"]] == ["online"], "the old state stays whole"
+    assert statuses(corral) == [(0, "a", "online")]
+
+    filler.unlink()  # space returns: the retries (every 5 s at most) write both files
+    wait_until(lambda: statuses(corral) == [(0, "a", "stopped")], timeout=20, what="the dump")
+    state = json.loads(Path(corral.root, "state.json").read_text())
+    assert [p["status"] for p in state["processes"]] == ["stopped"]
+    wait_until(lambda: "NOT SAVED" not in corral.ok("list"), timeout=20, what="no more alarm")
+    assert "written again" in Path(corral.home.log).read_text()

@@ -133,6 +133,15 @@ def _tell_recovery(client: Client) -> None:
         print(f"corral: {notice}", file=sys.stderr)
 
 
+def persistence_line(client: Client) -> str:
+    """The line under a table while the daemon cannot write its files ('' when it can)."""
+    try:
+        trouble = client.call("ping").get("persistence")
+    except DaemonError:
+        return ""
+    return f"[corral] NOT SAVED: {trouble}\n" if trouble else ""
+
+
 def is_ecosystem(target: str) -> bool:
     """Whether TARGET names an ecosystem file (by PM2's rule: its name, and it exists)."""
     lower = target.lower()
@@ -196,6 +205,7 @@ def render(result: Result, args: argparse.Namespace, client: Client | None = Non
 
         rows = client.call("list")
         sys.stdout.write(table.render(rows, sys.stdout, compact_when_piped=True))
+        sys.stdout.write(persistence_line(client))
     return result.exit_code
 
 

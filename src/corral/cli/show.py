@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             from corral.cli import table
 
             sys.stdout.write(table.render(client.call("list"), sys.stdout))
+            sys.stdout.write(session.persistence_line(client))
             return 0
         targets = args.targets if action == "describe" else [args.target]
         rows = client.call("list", targets=session.expand_targets(targets, args))

@@ -8,7 +8,9 @@ client should hear about; `UnknownTarget` becomes an `unknown_target` error.
 Methods and params (every `targets` is a non-empty list of ids, names, namespaces, `all`):
 
     ping     {take_notice?}                -> {pong, pid, version, protocol, home, processes,
-                                               notice?}  notice: crash recovery, told once
+                                               notice?, persistence?}  notice: crash recovery,
+                                               told once; persistence: why state.json or
+                                               dump.json cannot be written (while it lasts)
     list     {targets?}                    -> [row]   (see rows.py)
     add      {specs: [spec], replace?}     -> [row]   replace: a running name restarts with it
     restore  {entries: [{spec, status, id?}]} -> [row] one process per entry (update, resurrect);
@@ -150,8 +152,10 @@ class Methods:
         notice, told = self.notice, params.get("take_notice") is True
         if told:
             self.notice = None
+        trouble = self.keeper.trouble if self.keeper is not None else None
         return {
             **({"notice": notice} if told and notice else {}),
+            **({"persistence": trouble} if trouble else {}),
             "pong": True,
             "pid": os.getpid(),
             "version": corral.__version__,

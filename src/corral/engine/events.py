@@ -138,6 +138,11 @@ class Lifecycle:
     kind: Literal["lifecycle"] = "lifecycle"
 
 
+PERSISTENCE = "persistence"
+"""The `name` of the daemon's Lifecycle events (id -1) about state.json/dump.json writes:
+level `error` while they fail, `info` once a write succeeds again (monit's header)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Removed:
     """A process left the table (`delete`, `scale` down)."""

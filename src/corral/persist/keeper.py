@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from corral.config.spec import AppSpec
-from corral.engine.events import Event, Lifecycle, Removed, StateChanged
+from corral.engine.events import PERSISTENCE, Event, Lifecycle, Removed, StateChanged
 from corral.engine.process import ManagedProcess
 from corral.engine.states import ProcessState
 from corral.engine.supervisor import Supervisor
@@ -51,8 +51,6 @@ REMIND_S = 30.0
 later learns of it)."""
 CLOSE_RETRY_S = 3.0
 """How long a clean exit keeps retrying a failed last dump before it gives up (and says so)."""
-PERSISTENCE = "persistence"
-"""The `name` of the Lifecycle events about failing and recovered writes (id -1)."""
 
 Report = Callable[[str], None]
 

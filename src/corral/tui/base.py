@@ -23,6 +23,7 @@ from textual.widgets import Footer, Input
 
 from corral.config.spec import AppSpec
 from corral.engine.api import SupervisorAPI
+from corral.engine.events import PERSISTENCE, Lifecycle
 from corral.tui.backend import fetch_history, fetch_host
 from corral.tui.colours import Colours
 from corral.tui.feed import Feed
@@ -172,6 +173,10 @@ class LiveApp(App[int]):
 
     def _take(self, event: Any) -> None:
         changes = self.feed.take(event)
+        if isinstance(event, Lifecycle) and event.id < 0 and event.name == PERSISTENCE:
+            # The daemon cannot write its state or dump: say so until it can again.
+            self.header.alarm = "NOT SAVED (disk?)" if event.level == "error" else ""
+            self._mark("header")
         if changes.lines:
             self._mark()
         if changes.metrics is not None:

@@ -54,6 +54,8 @@ class HeaderBar(Static):
         self.colours: Colours | None = None
         self.notice = ""
         """A temporary state shown in the middle (the daemon went away, stopping…)."""
+        self.alarm = ""
+        """Shown in the error colour while set: the daemon cannot save its list."""
         self._last: Text | None = None
 
     def show(self, board: Board) -> None:
@@ -71,6 +73,9 @@ class HeaderBar(Static):
         if self.notice:
             text.append(" · ")
             text.append(self.notice, style=self.colours.warn if self.colours else "bold")
+        if self.alarm:
+            text.append(" · ")
+            text.append(self.alarm, style=self.colours.err if self.colours else "bold red")
         host = host_text(board.host, self.size.width - 3 - text.cell_len)
         gap = max(1, self.size.width - 2 - text.cell_len - len(host))
         text.append(" " * gap)

@@ -178,14 +178,16 @@ def small_disk(
 def fill(folder: Path) -> Path:
     """Write zeros into FOLDER until the file system is full; the filler's path."""
     filler = folder / "filler"
-    with open(filler, "wb") as handle:
-        block = b"\0" * 65536
-        try:
-            while True:
-                handle.write(block)
-                handle.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC, exc
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    block = b"\0" * 65536
+    try:
+        while True:
+            os.write(fd, block)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(fd)
     return filler
 
 

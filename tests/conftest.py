@@ -1,29 +1,46 @@
-"""Shared fixtures: a private CORRAL_HOME per test, fixture apps, an event recorder.
+"""Shared fixtures: a private CORRAL_HOME per test, a Supervisor, the CLI runner, an sshd.
 
-Every test that starts processes checks at teardown that none of them is left.
+Every test that starts processes checks at teardown that none of them is left. Helpers
+(functions and classes) live in tests/helpers.py; only fixtures live here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import sys
+import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
-from corral.config.spec import AppSpec
 from corral.engine import Supervisor
-from corral.engine.events import Event
+from tests.helpers import Corral, Recorder, descendants
+from tests.sshd import SSHD, SshKit, keygen
 
-APPS = Path(__file__).parent / "apps"
-PYTHON = sys.executable
-POLL_S = 0.02
+
+def _seed_line(config: pytest.Config) -> str | None:
+    """How to replay this run's order (pytest-randomly), or None when it is off."""
+    if not config.pluginmanager.hasplugin("randomly"):
+        return None
+    seed = config.getoption("randomly_seed", None)
+    return f"random order: --randomly-seed={seed} replays it (-p no:randomly turns it off)"
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    """The seed before the first test too (pytest -q hides the header that shows it)."""
+    line = _seed_line(config)
+    return [line] if line else []
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """The seed again beside the failures, where whoever replays a failure looks."""
+    line = _seed_line(config)
+    if line:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture
@@ -32,58 +49,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv("CORRAL_HOME", str(path))
     return path
-
-
-def app(script: str, name: str | None = None, **kw: Any) -> AppSpec:
-    """An AppSpec running tests/apps/SCRIPT with this Python."""
-    kw.setdefault("env", dict(os.environ, PYTHONUNBUFFERED="1"))
-    return AppSpec(
-        name=name or script.removesuffix(".py"),
-        script=str(APPS / script),
-        cwd=str(APPS),
-        interpreter=PYTHON,
-        **kw,
-    )
-
-
-class Recorder:
-    """Collects events; tests wait on a condition with a deadline, never on a sleep."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait_for(
-        self, predicate: Callable[[list[Event]], bool], timeout: float = 10.0
-    ) -> list[Event]:
-        """Return the events once PREDICATE holds; fail the test after TIMEOUT seconds."""
-        deadline = time.monotonic() + timeout
-        while not predicate(self.events):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"condition not met in {timeout} s; last events: {self.events[-8:]}")
-            self._changed.clear()
-            # Wake on the next event, or after a short poll for conditions outside the
-            # event stream (a pid file, a process gone).
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, POLL_S))
-        return self.events
-
-
-def descendants() -> set[int]:
-    """Live (non-zombie) descendants of the test process."""
-    out = set()
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                out.add(proc.pid)
-        except psutil.Error:
-            pass
-    return out
 
 
 @pytest.fixture
@@ -112,3 +77,37 @@ async def sup(home: Path, no_leftovers: None) -> AsyncIterator[tuple[Supervisor,
     supervisor.add_sink(recorder)
     async with supervisor:
         yield supervisor, recorder
+
+
+@pytest.fixture
+def corral(home: Path, no_leftovers: None) -> Iterator[Corral]:
+    """A CLI bound to a private CORRAL_HOME; its daemon and apps are gone after the test."""
+    runner = Corral(home)
+    yield runner
+    left = runner.teardown()
+    assert not left, f"processes of {home} left behind: {left}"
+
+
+@pytest.fixture(scope="session")
+def ssh_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshKit]:
+    """Generated host and user keys and a first sshd (slot "a"); every sshd ends at teardown.
+
+    One per session: key generation and sshd start-up are the slow part of the SSH tests.
+    """
+    if SSHD is None:
+        pytest.skip("no sshd binary (install Debian's openssh-server; .ci/run does)")
+    if shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
+        pytest.skip("no OpenSSH client (ssh, ssh-keygen) on PATH")
+    folder = tmp_path_factory.mktemp("ssh")
+    folder.chmod(0o700)
+    kit = SshKit(folder)
+    keygen(folder / "host_ed25519")
+    keygen(kit.user_key)
+    shutil.copy(folder / "id_ed25519.pub", folder / "authorized_keys")
+    kit.home.mkdir()
+    try:
+        kit.server("a")
+        yield kit
+    finally:
+        with contextlib.suppress(Exception):
+            kit.close()

@@ -1,4 +1,4 @@
-"""Provides a real OpenSSH server on 127.0.0.1 for the deploy tests, and the `ssh_kit` fixture.
+"""A real OpenSSH server on 127.0.0.1 for the deploy tests (the `ssh_kit` fixture is in conftest).
 
 Each server gets a generated host key, one authorized user key (also generated), its own
 free port and a `SetEnv CORRAL_TEST_SLOT=<slot>`, so two servers on one machine can
@@ -18,23 +18,16 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 SSHD = shutil.which("sshd", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
 """The server binary, or None: the deploy tests are skipped without it."""
 START_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _accepts(port: int) -> bool:
@@ -43,7 +36,7 @@ def _accepts(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _keygen(path: Path) -> None:
+def keygen(path: Path) -> None:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "corral-test", "-f", str(path)],
         check=True,
@@ -166,25 +159,3 @@ MaxStartups 64
     def close(self) -> None:
         for server in self.servers.values():
             self._stop(server.proc)
-
-
-@pytest.fixture(scope="session")
-def ssh_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshKit]:
-    """Generated host and user keys and a first sshd (slot "a"); every sshd ends at teardown."""
-    if SSHD is None:
-        pytest.skip("no sshd binary (install Debian's openssh-server; .ci/run does)")
-    if shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
-        pytest.skip("no OpenSSH client (ssh, ssh-keygen) on PATH")
-    folder = tmp_path_factory.mktemp("ssh")
-    folder.chmod(0o700)
-    kit = SshKit(folder)
-    _keygen(folder / "host_ed25519")
-    _keygen(kit.user_key)
-    shutil.copy(folder / "id_ed25519.pub", folder / "authorized_keys")
-    kit.home.mkdir()
-    try:
-        kit.server("a")
-        yield kit
-    finally:
-        with contextlib.suppress(Exception):
-            kit.close()

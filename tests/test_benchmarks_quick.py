@@ -75,6 +75,7 @@ def cell(text: str, label: str, column: int) -> str:
     return row.split("|")[column + 1].strip()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> None:
     text = run_quick(tmp_path, "--tools", "corral,bare")
@@ -97,6 +98,7 @@ def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> No
     assert "a round failed" not in text
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(400)  # a first pip install of supervisor may take minutes
 def test_quick_run_for_supervisord_measures_its_four_scenarios(tmp_path: Path) -> None:
     launchers, how = find_or_install()

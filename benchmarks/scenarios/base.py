@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from benchmarks.adapters.base import AppDef, Session
 from benchmarks.procs import wait_until
@@ -62,14 +62,14 @@ class Context:
         """A size or a duration: FULL normally, QUICK under --quick."""
         return quick if self.quick else full
 
-    def app(self, name: str, script: str, *args: str, **knobs: object) -> AppDef:
+    def app(self, name: str, script: str, *args: str, **knobs: Any) -> AppDef:
         """An AppDef running benchmarks/apps/SCRIPT under the child Python."""
         return AppDef(
             name=name,
             script=APPS / script,
             interpreter=self.python,
             args=tuple(args),
-            **knobs,  # type: ignore[arg-type]
+            **knobs,
         )
 
 

@@ -8,17 +8,17 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import APPS, PYTHON
-from tests.integration.test_daemon import SLEEPER, Corral, corral, wait_until
+from tests.helpers import APPS, PYTHON, SLEEPER, Corral, wait_until
 
-__all__ = ["corral"]  # the fixture, re-exported for this module's tests
 pytestmark = pytest.mark.timeout(90)
 
 
-def by_name(corral: Corral) -> dict[str, dict[str, object]]:
+def by_name(corral: Corral) -> dict[str, dict[str, Any]]:
+    """jlist's rows by app name (JSON: any value)."""
     return {str(r["name"]): r for r in json.loads(corral.ok("jlist"))}
 
 

@@ -10,13 +10,15 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from corral.config.spec import AppSpec
 from corral.engine import ProcessState, Supervisor
 from corral.engine.api import ReloadFailed, StartError
 from corral.engine.events import Event, Lifecycle, LogLines
-from tests.conftest import Recorder, app
+from tests.helpers import Recorder, app, free_port
 
 pytestmark = pytest.mark.timeout(90)
 NODE_SERVER = Path(__file__).parents[2] / "config" / "cluster" / "server.js"
@@ -33,15 +35,10 @@ def said(events: list[Event], pattern: str, text: bool = False) -> list[str]:
     return [t for t in found if re.search(pattern, t, re.IGNORECASE)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def get(port: int, timeout: float = 5) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=timeout) as response:
-        return response.read().decode()
+        body: bytes = response.read()
+        return body.decode()
 
 
 class Load:
@@ -83,7 +80,7 @@ def port() -> int:
     return free_port()
 
 
-def cluster(port: int, *args: str, **kw: object) -> object:
+def cluster(port: int, *args: str, **kw: Any) -> AppSpec:
     return app(
         "httpd.py", "web", args=args, listen=(f"127.0.0.1:{port}",), exec_mode="cluster", **kw
     )
@@ -91,7 +88,7 @@ def cluster(port: int, *args: str, **kw: object) -> object:
 
 async def test_four_instances_share_one_port_and_reload_drops_nothing(sup: Sup, port: int) -> None:
     s, rec = sup
-    await s.add([cluster(port, instances=4)])  # type: ignore[list-item]
+    await s.add([cluster(port, instances=4)])
     await rec.wait_for(lambda _: all(p.state is S.ONLINE for p in s.processes()))
     before = {p.pid for p in s.processes()}
     with Load(port) as load:
@@ -112,7 +109,7 @@ async def test_wait_ready_and_listen_timeout(sup: Sup, port: int) -> None:
     other = free_port()
     await s.add(
         [
-            cluster(port, "--notify", "--delay", "0.4", wait_ready=True),  # type: ignore[list-item]
+            cluster(port, "--notify", "--delay", "0.4", wait_ready=True),
             app(
                 "httpd.py",
                 "slow",
@@ -134,7 +131,7 @@ async def test_wait_ready_and_listen_timeout(sup: Sup, port: int) -> None:
 async def test_replacement_that_never_gets_ready_keeps_the_old_one(sup: Sup, port: int) -> None:
     s, rec = sup
     spec = cluster(port, "--notify", wait_ready=True, listen_timeout=400, ready_timeout_fails=True)
-    await s.add([spec])  # type: ignore[list-item]
+    await s.add([spec])
     await rec.wait_for(lambda _: s.get(0).state is S.ONLINE)
     old = s.get(0).pid
     broken = cluster(
@@ -145,7 +142,7 @@ async def test_replacement_that_never_gets_ready_keeps_the_old_one(sup: Sup, por
         listen_timeout=400,
         ready_timeout_fails=True,
     )
-    s.get(0).replace_spec(broken)  # type: ignore[arg-type]
+    s.get(0).replace_spec(broken)
     with pytest.raises(ReloadFailed):
         await s.reload("web")
     assert s.get(0).pid == old and s.get(0).state is S.ONLINE
@@ -154,7 +151,7 @@ async def test_replacement_that_never_gets_ready_keeps_the_old_one(sup: Sup, por
 
 async def test_scale_under_load_and_sockets_close_on_delete(sup: Sup, port: int) -> None:
     s, rec = sup
-    await s.add([cluster(port, instances=2)])  # type: ignore[list-item]
+    await s.add([cluster(port, instances=2)])
     with Load(port, threads=2) as load:
         await rec.wait_for(lambda _: load.ok > 10)
         await s.scale("web", 4)
@@ -174,14 +171,14 @@ async def test_port_in_use_is_a_clear_error_and_nothing_starts(sup: Sup, port: i
         taken.bind(("127.0.0.1", port))
         taken.listen()
         with pytest.raises(StartError, match=rf"app 'web': cannot listen on 127.0.0.1:{port}"):
-            await s.add([app("sleeper.py", "ok"), cluster(port)])  # type: ignore[list-item]
+            await s.add([app("sleeper.py", "ok"), cluster(port)])
     assert await s.list() == []
 
 
 async def test_restart_of_cluster_waits_in_backlog(sup: Sup, port: int) -> None:
     """Even a plain restart refuses nothing: the socket stays open in the supervisor."""
     s, rec = sup
-    await s.add([cluster(port, instances=2)])  # type: ignore[list-item]
+    await s.add([cluster(port, instances=2)])
     await rec.wait_for(lambda _: all(p.state is S.ONLINE for p in s.processes()))
     with Load(port, threads=2) as load:
         await rec.wait_for(lambda _: load.ok > 10)
@@ -277,7 +274,7 @@ async def test_health_check_gates_online(sup: Sup, port: int) -> None:
     closed = free_port()
     await s.add(
         [
-            cluster(port, "--delay", "0.4", health_check=f"http://127.0.0.1:{port}/"),  # type: ignore[list-item]
+            cluster(port, "--delay", "0.4", health_check=f"http://127.0.0.1:{port}/"),
             app(
                 "sleeper.py", "sick", health_check=f"http://127.0.0.1:{closed}/", listen_timeout=300
             ),

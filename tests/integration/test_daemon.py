@@ -19,133 +19,21 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corral.cli.main import main
 from corral.daemon import protocol
 from corral.daemon.aclient import AsyncClient
-from corral.daemon.client import Client, DaemonError
+from corral.daemon.client import DaemonError
 from corral.engine import ProcessState, StateChanged, UnknownTarget
-from corral.home import Home
-from tests.conftest import APPS, PYTHON
+from tests.helpers import APPS, PYTHON, SLEEPER, Corral, app, gone, processes_of, wait_until
 
 pytestmark = pytest.mark.timeout(90)
-SLEEPER = str(APPS / "sleeper.py")
 SETPRIV = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    """Poll PREDICATE until true; fail after TIMEOUT seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        time.sleep(0.01)
-
-
-def gone(pid: int) -> bool:
-    """PID has exited (a zombie counts as gone; it is reaped if it is our child)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return True
-
-
-def processes_of(root: str) -> list[int]:
-    """Live processes whose environment names ROOT as CORRAL_HOME (daemon and apps)."""
-    marker = f"CORRAL_HOME={root}".encode()
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as handle:
-                if marker in handle.read().split(b"\0") and not gone(int(name)):
-                    found.append(int(name))
-        except OSError:
-            continue
-    return found
-
-
-class Corral:
-    """Runs the CLI (in-process or as a subprocess) against one private home."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = str(root)
-        self.home = Home(self.root)
-
-    def __call__(self, *argv: str) -> tuple[int, str, str]:
-        """Run `corral ARGV` in this process; (exit code, stdout, stderr)."""
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(argv))
-            except SystemExit as exc:  # argparse errors
-                code = exc.code if isinstance(exc.code, int) else 2
-        return code, out.getvalue(), err.getvalue()
-
-    def ok(self, *argv: str) -> str:
-        """Run and require exit 0; returns stdout."""
-        code, out, err = self(*argv)
-        assert code == 0, f"corral {' '.join(argv)} -> {code}\n{out}\n{err}"
-        return out
-
-    def spawn(self, *argv: str) -> subprocess.Popen[str]:
-        """`python -m corral ARGV` as a separate process."""
-        return subprocess.Popen(
-            [PYTHON, "-m", "corral", *argv],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ, CORRAL_HOME=self.root),
-        )
-
-    def client(self) -> Client:
-        return Client.connect(self.home)
-
-    def rows(self) -> list[dict[str, object]]:
-        with self.client() as client:
-            rows: list[dict[str, object]] = client.call("list")
-        return rows
-
-    def pid(self) -> int:
-        pid = self.home.daemon_pid()
-        assert pid is not None
-        return pid
-
-    def teardown(self) -> list[int]:
-        """Stop the daemon (SIGTERM: apps stop gracefully); kill and return leftovers."""
-        pid = self.home.daemon_pid()
-        if pid is not None and not gone(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 20
-            while not gone(pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
-        left = processes_of(self.root)
-        for leftover in left:
-            with contextlib.suppress(OSError):
-                os.killpg(leftover, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.kill(leftover, signal.SIGKILL)
-        return left
-
-
-@pytest.fixture
-def corral(home: Path, no_leftovers: None) -> Iterator[Corral]:
-    """A CLI bound to a private CORRAL_HOME; its daemon and apps are gone after the test."""
-    runner = Corral(home)
-    yield runner
-    left = runner.teardown()
-    assert not left, f"processes of {home} left behind: {left}"
 
 
 def start_sleeper(corral: Corral, name: str, *extra: str) -> None:
@@ -357,7 +245,6 @@ def test_subscribe_streams_a_snapshot_then_live_events(corral: Corral) -> None:
 async def test_async_client_is_a_supervisor_api(corral: Corral) -> None:
     await asyncio.to_thread(corral.ok, "ping")
     api = AsyncClient(corral.home)
-    from tests.conftest import app
 
     [info] = await api.add([app("sleeper.py", "web")])
     assert info.status is ProcessState.ONLINE and info.pid
@@ -441,7 +328,7 @@ def test_kill_stops_stubborn_trees_and_leaves_nothing(corral: Corral) -> None:
 def test_a_bad_request_is_an_error_not_a_crash(corral: Corral) -> None:
     corral.ok("ping")
     with corral.client() as client:
-        for method, params in [
+        bad: list[tuple[str, dict[str, Any]]] = [
             ("nope", {}),
             ("add", {"specs": [{"name": "x", "script": 5, "cwd": "/"}]}),
             ("add", {"specs": "no"}),
@@ -449,7 +336,8 @@ def test_a_bad_request_is_an_error_not_a_crash(corral: Corral) -> None:
             ("scale", {"name": "x", "count": "lots"}),
             ("signal", {"signal": "SIGNOPE", "targets": ["all"]}),
             ("restore", {"entries": [1, 2]}),
-        ]:
+        ]
+        for method, params in bad:
             with pytest.raises(DaemonError) as caught:
                 client.call(method, **params)
             assert caught.value.code in ("unknown_method", "bad_params", "unknown_target")

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from corral.cli.main import main
-from tests.sshd import SshKit, free_port, ssh_kit
+from tests.helpers import free_port
+from tests.sshd import SshKit
 
-__all__ = ["ssh_kit"]  # the session fixture, imported so pytest finds it
 pytestmark = pytest.mark.timeout(60)
 
 GIT_ID = ["-c", "user.name=corral test", "-c", "user.email=test@corral.invalid"]
@@ -49,9 +49,13 @@ class Project:
         return self.clone / "corral.toml"
 
     def write_config(
-        self, hosts: list[str], *, path: str | None = None, **extra: str | dict[str, str]
+        self,
+        hosts: list[str],
+        *,
+        path: str | None = None,
+        extra: dict[str, str | dict[str, str]] | None = None,
     ) -> None:
-        """Write (not commit) corral.toml with one `production` env."""
+        """Write (not commit) corral.toml with one `production` env (EXTRA: more keys)."""
         keys = {
             "user": self.kit.user,
             "host": hosts,
@@ -61,7 +65,7 @@ class Project:
             "ref": "origin/main",
             "path": path or str(self.target),
             "post-deploy": 'echo "deployed $(git rev-parse --short HEAD)" >> "$SHARED/marker"',
-            **extra,
+            **(extra or {}),
         }
         lines = ["[[apps]]", 'name = "web"', 'script = "web.py"', "", "[deploy.production]"]
         for key, value in keys.items():
@@ -181,7 +185,7 @@ def test_hooks_env_and_exec(project: Project, tmp_path: Path) -> None:
     `env` is exported for post-deploy; exec runs in current."""
     project.write_config(
         [f"127.0.0.1:{project.kit.server('a').port}"],
-        **{
+        extra={
             "pre-setup": "prepare.sh",
             "post-setup": 'echo "post-setup in $(pwd)" > "$SHARED/setup-marker"',
             "post-deploy": 'echo "$GREETING from $(pwd)" > "$SHARED/marker"',
@@ -206,7 +210,7 @@ def test_hooks_env_and_exec(project: Project, tmp_path: Path) -> None:
 def test_failing_post_deploy_leaves_current_and_history(project: Project) -> None:
     project.write_config(
         [f"127.0.0.1:{project.kit.server('a').port}"],
-        **{"post-deploy": "test ! -e broken || { echo 'cannot start' >&2; exit 3; }"},
+        extra={"post-deploy": "test ! -e broken || { echo 'cannot start' >&2; exit 3; }"},
     )
     first = project.commit("hook that fails when 'broken' exists")
     project.ok("setup")
@@ -222,7 +226,8 @@ def test_failing_post_deploy_leaves_current_and_history(project: Project) -> Non
 
 
 def test_failing_pre_deploy_changes_nothing(project: Project) -> None:
-    project.write_config([f"127.0.0.1:{project.kit.server('a').port}"], **{"pre-deploy": "exit 4"})
+    hosts = [f"127.0.0.1:{project.kit.server('a').port}"]
+    project.write_config(hosts, extra={"pre-deploy": "exit 4"})
     first = project.commit("pre-deploy fails")
     project.ok("setup")
     git(project.clone, "commit", "-q", "--allow-empty", "-m", "second")
@@ -263,7 +268,7 @@ def test_two_hosts_deploy_in_parallel_unless_capped(project: Project, tmp_path: 
     hosts = [f"127.0.0.1:{kit.server('a').port}", f"127.0.0.1:{kit.server('b').port}"]
     base = tmp_path / "srv"
     path = f"{base}/app-$CORRAL_TEST_SLOT"
-    project.write_config(hosts, path=path, **{"pre-deploy": rendezvous(base, 10)})
+    project.write_config(hosts, path=path, extra={"pre-deploy": rendezvous(base, 10)})
     commit = project.commit("two hosts")
     project.ok("setup")
     out = project.ok()
@@ -276,7 +281,7 @@ def test_two_hosts_deploy_in_parallel_unless_capped(project: Project, tmp_path: 
 
     for leftover in base.glob("[am][re]*-?"):  # arrived-*, met-*
         leftover.unlink()
-    project.write_config(hosts, path=path, **{"pre-deploy": rendezvous(base, 1)})
+    project.write_config(hosts, path=path, extra={"pre-deploy": rendezvous(base, 1)})
     project.commit("one host at a time")
     project.ok("--parallel", "1")
     met = sorted((base / f"met-{slot}").read_text().strip() for slot in "ab")
@@ -300,7 +305,7 @@ def test_dirty_or_unpushed_repo_is_refused_without_force(project: Project) -> No
 def test_pre_deploy_local_failure_touches_no_host(project: Project) -> None:
     project.write_config(
         [f"127.0.0.1:{project.kit.server('a').port}"],
-        **{"pre-deploy-local": "echo building; false"},
+        extra={"pre-deploy-local": "echo building; false"},
     )
     project.commit("local hook fails")
     project.ok("setup")

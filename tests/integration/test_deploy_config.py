@@ -14,9 +14,8 @@ from corral.config import ConfigError
 from corral.deploy import load_target
 from corral.deploy.config import Host, parse_host
 from corral.deploy.ssh import ssh_argv
-from tests.integration.test_daemon import SLEEPER, Corral, corral
+from tests.helpers import SLEEPER, Corral
 
-__all__ = ["corral"]  # the fixture, re-exported for this module's tests
 pytestmark = pytest.mark.timeout(90)
 
 GOOD = """\

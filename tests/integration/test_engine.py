@@ -13,7 +13,7 @@ import pytest
 
 from corral.engine import Lifecycle, LogLines, ProcessState, StateChanged, Supervisor, UnknownTarget
 from corral.engine.events import Event
-from tests.conftest import Recorder, app
+from tests.helpers import Recorder, app
 
 S = ProcessState
 pytestmark = pytest.mark.timeout(60)
@@ -145,7 +145,7 @@ async def test_concurrent_commands_are_serialised(sup: Sup) -> None:
     # Every run that started also ended, except the current one.
     assert len(said(rec.events, r"^started")) - len(said(rec.events, r"^(exited|killed)")) == 1
     await s.stop("all")
-    assert proc.state is S.STOPPED
+    assert s.get(0) is proc and s.get(0).state is S.STOPPED
 
 
 async def test_restart_counts_and_reset(sup: Sup) -> None:

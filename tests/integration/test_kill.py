@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from corral.engine import LogLines, ProcessState, Supervisor
-from tests.conftest import Recorder, app
+from tests.helpers import Recorder, app
 
 pytestmark = pytest.mark.timeout(60)
 Sup = tuple[Supervisor, Recorder]

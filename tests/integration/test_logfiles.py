@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from corral.config.spec import AppSpec
 from corral.engine import ProcessState, Supervisor
 from corral.engine.logfiles import Rotation, log_paths, rotated_files
-from tests.conftest import Recorder, app
+from tests.helpers import Recorder, app
 
 pytestmark = pytest.mark.timeout(120)
 Sup = tuple[Supervisor, Recorder]
@@ -27,13 +28,17 @@ def read_all(path: str) -> bytes:
     return data + Path(path).read_bytes()
 
 
-async def run_to_exit(s: Supervisor, rec: Recorder, *specs: object) -> None:
-    await s.add(list(specs))  # type: ignore[arg-type]
+async def run_to_exit(s: Supervisor, rec: Recorder, *specs: AppSpec) -> None:
+    await s.add(list(specs))
     await rec.wait_for(lambda _: all(p.state is ProcessState.STOPPED for p in s.processes()), 60)
 
 
 def numbers_in(data: bytes) -> list[int]:
-    return [int(re.match(rb"(?:\S+: )?(\d+)", line).group(1)) for line in data.splitlines()]  # type: ignore[union-attr]
+    """The counters the numbers app printed, stamped or not (a line that is not one fails)."""
+    pattern = re.compile(rb"(?:\S+: )?(\d+)")
+    found = [pattern.match(line) for line in data.splitlines()]
+    assert all(found), data[:200]
+    return [int(m.group(1)) for m in found if m]
 
 
 @pytest.mark.parametrize(

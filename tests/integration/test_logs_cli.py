@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import APPS
-from tests.integration.test_daemon import Corral, corral, wait_until
+from tests.helpers import APPS, Corral, wait_until
 
-__all__ = ["corral"]
 pytestmark = pytest.mark.timeout(90)
 CHATTY = str(APPS / "chatty.py")
 

@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -21,10 +20,7 @@ from typing import Any
 import pytest
 
 from corral.persist import dump
-from tests.conftest import APPS
-from tests.integration.test_daemon import SLEEPER, Corral, corral, gone, processes_of, wait_until
-
-__all__ = ["corral"]  # the fixture, re-exported for this module's tests
+from tests.helpers import APPS, SLEEPER, Corral, free_port, gone, processes_of, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,13 +37,6 @@ def saved(corral: Corral) -> list[dict[str, Any]]:
 
 def statuses(corral: Corral) -> list[tuple[int, str, str]]:
     return [(a["id"], a["name"], a["status"]) for a in saved(corral)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_save_refuses_an_empty_list_then_writes_a_versioned_private_dump(
@@ -107,9 +96,9 @@ def test_autosave_follows_the_list_and_kill_leaves_it_for_resurrect(
     rows = {r["name"]: r for r in corral.rows()}
     assert rows["a"]["status"] == "online" and rows["b"]["status"] == "stopped"
     assert (rows["a"]["id"], rows["b"]["id"]) == (0, 1)
-    assert rows["a"]["spec"]["env"]["GREETING"] == "hello"  # type: ignore[index]
+    assert rows["a"]["spec"]["env"]["GREETING"] == "hello"
     assert "already running" in corral.ok("resurrect")
-    assert sorted(r["name"] for r in corral.rows()) == ["a", "b"]  # type: ignore[type-var]
+    assert sorted(r["name"] for r in corral.rows()) == ["a", "b"]
 
 
 def test_resurrect_without_a_dump_a_corrupt_one_and_an_unknown_version(corral: Corral) -> None:
@@ -183,7 +172,7 @@ listen = ["127.0.0.1:{port}"]
     wait_until(lambda: _count(logs / "b-out.log", "ready") == 2, what="b's lines")
     before = {r["id"]: r for r in corral.rows()}
     assert [r["status"] for r in before.values()] == ["online"] * 4
-    old_pids = {int(r["pid"]) for r in before.values()}  # type: ignore[call-overload]
+    old_pids = {int(r["pid"]) for r in before.values()}
     state = json.loads(Path(corral.root, "state.json").read_text())
     assert {p["pid"] for p in state["processes"]} == old_pids
     old_daemon = corral.pid()
@@ -204,7 +193,7 @@ listen = ["127.0.0.1:{port}"]
     assert [(r["name"], r["status"]) for r in after.values()] == [
         (r["name"], "online") for r in before.values()
     ]
-    new_pids = {int(r["pid"]) for r in after.values()}  # type: ignore[call-overload]
+    new_pids = {int(r["pid"]) for r in after.values()}
     assert not new_pids & old_pids
     assert all(gone(pid) for pid in old_pids), "no old instance may survive"
     assert sorted(processes_of(corral.root)) == sorted(new_pids | {corral.pid()})

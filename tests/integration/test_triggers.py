@@ -15,7 +15,7 @@ import pytest
 
 from corral.engine import Lifecycle, ProcessState, Supervisor
 from corral.engine.events import Event, MetricsSample, ProcessInfo, RestartReason
-from tests.conftest import Recorder, app
+from tests.helpers import Recorder, app
 
 S = ProcessState
 MB = 1024 * 1024

@@ -18,7 +18,7 @@ from typing import IO
 import psutil
 import pytest
 
-from tests.conftest import APPS
+from tests.helpers import APPS
 
 pytestmark = pytest.mark.timeout(60)
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (\S+)\[(\d+)\] ([|!]) (.*)$")

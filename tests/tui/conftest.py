@@ -1,4 +1,4 @@
-"""Fixtures for the TUI tests: deterministic screens, a scripted API, and waiting helpers.
+"""Fixtures for the TUI tests: deterministic screens, a scripted API, a daemon of their own.
 
 Deterministic: no animations (read once at import, so patched, not set in the
 environment), local time in UTC for the log stamps, and the scripted API's fixed clock.
@@ -11,17 +11,16 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from corral.daemon.aclient import AsyncClient
 from corral.daemon.launch import connect_or_start
 from corral.home import Home
 from corral.tui.app import CorralApp, make_app
-from tests.integration.test_daemon import gone
+from tests.helpers import gone
 from tests.tui.scripted import NOW, ScriptedAPI
 
 
@@ -65,28 +64,3 @@ async def daemon(home: Path, no_leftovers: None) -> AsyncIterator[AsyncClient]:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not gone(pid):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-
-
-async def settle(pilot: Pilot[int]) -> None:
-    """Let the scripted events through and a frame or two be drawn."""
-    await pilot.pause()
-    await pilot.pause(0.2)
-    await pilot.pause()
-
-
-async def wait_until(
-    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0, what: str = ""
-) -> None:
-    """Let the app run until PREDICATE holds; fail after TIMEOUT seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        await pilot.pause(0.02)
-
-
-async def commands_done(app: CorralApp) -> None:
-    """Wait for the commands the keys sent (the event worker runs for as long as the app)."""
-    workers = [w for w in app.workers if w.group == "commands"]
-    if workers:  # an empty list would mean every worker, the endless event worker too
-        await app.workers.wait_for_complete(workers)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from typing import Any, Literal
 
 from corral.config.spec import AppSpec
+from corral.engine.api import SupervisorAPI
 from corral.engine.events import (
     Event,
     HostSample,
@@ -32,15 +34,15 @@ GiB = 1024**3
 MiB = 1024**2
 
 
-def spec(name: str, **kw: object) -> AppSpec:
+def spec(name: str, **kw: Any) -> AppSpec:
     """A spec with stable paths (nothing is run)."""
     base = AppSpec(name=name, script=f"/srv/demo/{name}.py", cwd="/srv/demo")
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return replace(base, **kw)
 
 
-def info(pm_id: int, app: AppSpec, status: ProcessState, **kw: object) -> ProcessInfo:
+def info(pm_id: int, app: AppSpec, status: ProcessState, **kw: Any) -> ProcessInfo:
     """A process snapshot with sensible defaults for a running instance."""
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "id": pm_id,
         "name": app.name,
         "namespace": app.namespace,
@@ -55,7 +57,7 @@ def info(pm_id: int, app: AppSpec, status: ProcessState, **kw: object) -> Proces
         "env": {},
     }
     fields.update(kw)
-    return ProcessInfo(**fields)  # type: ignore[arg-type]
+    return ProcessInfo(**fields)
 
 
 def wave(pm_id: int, count: int, base: float, swing: float) -> list[float]:
@@ -97,7 +99,7 @@ def demo_events(samples: int = 40) -> list[Event]:
             memory_bytes = int((30 + 4 * i.id + (n if i.name == "leaker" else n % 5)) * MiB)
             events.append(MetricsSample(i.id, ts, cpu, memory_bytes, cpu, memory_bytes))
     events.append(HostSample(T0 + 3725, 23.5, 6 * GiB, 16 * GiB, (0.52, 0.48, 0.41)))
-    lines: list[tuple[int, str, str, bytes]] = [
+    lines: list[tuple[int, str, Literal["out", "err"], bytes]] = [
         (0, "web", "out", b"listening on :8000"),
         (2, "worker", "out", b"job 41 done in 35 ms"),
         (1, "web", "out", b"GET /health 200 0.4ms"),
@@ -109,7 +111,7 @@ def demo_events(samples: int = 40) -> list[Event]:
         (4, "leaker", "err", b"warning: cache grew past 200M"),
     ]
     for n, (pm_id, name, stream, data) in enumerate(lines):
-        events.append(LogLines.of(pm_id, name, stream, T0 + 3700 + n, (data,)))  # type: ignore[arg-type]
+        events.append(LogLines.of(pm_id, name, stream, T0 + 3700 + n, (data,)))
     events.append(Lifecycle(3, "flaky", T0 + 95, "errored: 16 unstable restarts", "error"))
     events.append(Lifecycle(4, "leaker", T0 + 3710, "restarting: memory 212M > limit 200M", "warn"))
     return events
@@ -121,10 +123,13 @@ class ScriptedAPI:
     def __init__(self, events: Sequence[Event] | None = None) -> None:
         self.script = list(demo_events() if events is None else events)
         self.calls: list[tuple[object, ...]] = []
+        self.delivered = False
+        """Every scripted event was taken: the subscriber came back for more after the last."""
 
     async def events(self) -> AsyncIterator[Event]:
         for event in self.script:
             yield event
+        self.delivered = True
         await asyncio.Event().wait()  # a live stream that stays quiet
 
     async def _record(self, *call: object) -> list[ProcessInfo]:
@@ -160,3 +165,8 @@ class ScriptedAPI:
 
     async def list(self) -> list[ProcessInfo]:
         return [e.info for e in self.script if isinstance(e, StateChanged)]
+
+
+def _checked(api: ScriptedAPI) -> SupervisorAPI:
+    """Never called: mypy checks here that ScriptedAPI still implements SupervisorAPI."""
+    return api

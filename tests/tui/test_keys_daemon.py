@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
 from corral.daemon.aclient import AsyncClient
 from corral.engine import ProcessInfo, ProcessState
+from corral.engine.events import MetricsSample
 from corral.tui.app import make_app
 from corral.tui.widgets.confirm import ConfirmScreen
-from tests.conftest import app as spec
-from tests.tui.conftest import wait_until
+from tests.helpers import app as spec
+from tests.tui.pilot import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -73,12 +75,46 @@ async def test_keys_drive_the_daemon(daemon: AsyncClient) -> None:
     assert [(r.name, r.status) for r in table.rows] == [("alpha", ProcessState.ONLINE)]
 
 
+class RingWatch(AsyncClient):
+    """The real client; notes how many live points the pane had when the ring came back.
+
+    The app merges the ring into the pane right after `history` returns, with no await in
+    between, so the points added by that merge are exactly "after" minus "before".
+    """
+
+    def __init__(self, client: AsyncClient, points: Callable[[], int]) -> None:
+        super().__init__(client.where)
+        self.points = points
+        self.answers: list[tuple[int, int]] = []
+        """(samples in the ring, points on the pane before the merge) for each call."""
+
+    async def history(self, pm_id: int) -> list[MetricsSample]:
+        samples = await super().history(pm_id)
+        self.answers.append((len(samples), self.points()))
+        return samples
+
+
 async def test_sparklines_come_full_from_the_daemon_ring(daemon: AsyncClient) -> None:
     """Samples the daemon took before monit opened are on the pane at once."""
     await daemon.add([spec("sleeper.py", "alpha")])
-    await asyncio.sleep(2.5)  # the daemon samples once a second
-    app = make_app(daemon, source="monit", home=daemon.where.root)
+    deadline = time.monotonic() + 20
+    while len(await daemon.history(0)) < 3:  # the daemon samples once a second
+        assert time.monotonic() < deadline, "the daemon's ring never held 3 samples"
+        await asyncio.sleep(0.1)  # polling the daemon's ring, with a deadline
+
+    def points() -> int:
+        proc = app.feed.board.procs.get(0)
+        return len(proc.memory) if proc else 0
+
+    api = RingWatch(daemon, points)
+    app = make_app(api, source="monit", home=daemon.where.root)
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: 0 in app.feed.board.procs)
-        # Live samples come once a second: two points within a second are the ring's.
-        await wait_until(pilot, lambda: len(app.feed.board.procs[0].memory) >= 2, timeout=1.0)
+        await wait_until(pilot, lambda: api.answers, what="the app to ask for the ring")
+        await wait_until(
+            pilot,
+            lambda: all(w.is_finished for w in app.workers if w.group == "history"),
+            what="the merge",
+        )
+        [(ring, before)] = api.answers
+        # Every sample in the ring predates the app's first live one: all are merged.
+        assert ring >= 3 and points() - before >= 3, (ring, before, points())

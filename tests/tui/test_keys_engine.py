@@ -15,8 +15,8 @@ from corral.tui.app import CorralApp, make_app
 from corral.tui.widgets.confirm import ConfirmScreen
 from corral.tui.widgets.details import DetailsScreen
 from corral.tui.widgets.help import HelpScreen
-from tests.conftest import app as spec
-from tests.tui.conftest import wait_until
+from tests.helpers import app as spec
+from tests.tui.pilot import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,7 +11,7 @@ import time
 from corral.cli.monit import TextWatch
 from corral.cli.printer import EventPrinter
 from corral.daemon.aclient import AsyncClient
-from tests.conftest import app as spec
+from tests.helpers import app as spec
 from tests.tui.scripted import T0, demo_events
 
 

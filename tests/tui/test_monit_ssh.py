@@ -24,11 +24,9 @@ from typing import NoReturn
 
 import pytest
 
-from tests.conftest import APPS
-from tests.integration.test_daemon import Corral, corral
-from tests.sshd import SshKit, ssh_kit
+from tests.helpers import APPS, Corral
+from tests.sshd import SshKit
 
-__all__ = ["corral", "ssh_kit"]  # the fixtures, imported so pytest finds them
 pytestmark = [
     pytest.mark.timeout(120),
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),

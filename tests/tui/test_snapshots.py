@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 
 from corral.tui.app import CorralApp, make_app
 from corral.tui.widgets.search_bar import SearchBar
-from tests.tui.conftest import settle
+from tests.tui.pilot import settle
 from tests.tui.scripted import NOW, ScriptedAPI
 
 Snap = Callable[..., bool]

@@ -12,7 +12,7 @@ from corral.tui.widgets.help import HelpScreen
 from corral.tui.widgets.log_tail import LogTail
 from corral.tui.widgets.process_table import ProcessTable
 from corral.tui.widgets.search_bar import SearchBar
-from tests.tui.conftest import commands_done, settle, wait_until
+from tests.tui.pilot import commands_done, settle, wait_until
 from tests.tui.scripted import ScriptedAPI
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,8 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def load(path: Path, **kwargs: object) -> Ecosystem:
-    return load_ecosystem(path, base_env={"PATH": os.environ["PATH"]}, **kwargs)  # type: ignore[arg-type]
+def load(path: Path, **kwargs: Any) -> Ecosystem:
+    return load_ecosystem(path, base_env={"PATH": os.environ["PATH"]}, **kwargs)
 
 
 def problems_of(path: Path, **kwargs: object) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,8 @@ def fake_bin(folder: Path, *programs: str) -> str:
     return str(bin_dir)
 
 
-def one(raw: dict[str, object], folder: Path, **kwargs: object) -> AppSpec:
-    return spec_from_mapping(raw, cwd=str(folder), **kwargs)  # type: ignore[arg-type]
+def one(raw: dict[str, object], folder: Path, **kwargs: Any) -> AppSpec:
+    return spec_from_mapping(raw, cwd=str(folder), **kwargs)
 
 
 def messages(raw: dict[str, object], folder: Path, **kwargs: object) -> list[str]:

@@ -13,7 +13,8 @@ def note(n: int) -> Lifecycle:
 
 
 def test_a_failing_sink_is_removed_and_the_others_still_hear() -> None:
-    hub, heard = Hub(), []
+    hub = Hub()
+    heard: list[Event] = []
 
     def broken(_event: Event) -> None:
         raise BrokenPipeError

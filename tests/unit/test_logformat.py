@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -37,8 +38,8 @@ def test_dayjs_translation_keeps_literals() -> None:
     assert dayjs_to_strftime("[100%] YYYY") == "100%% %Y"
 
 
-def spec(**kw: object) -> AppSpec:
-    return AppSpec(name=str(kw.pop("name", "my_app")), script="/bin/true", cwd="/", **kw)  # type: ignore[arg-type]
+def spec(**kw: Any) -> AppSpec:
+    return AppSpec(name=str(kw.pop("name", "my_app")), script="/bin/true", cwd="/", **kw)
 
 
 def test_sanitise_like_pm2() -> None:

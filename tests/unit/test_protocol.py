@@ -18,7 +18,7 @@ from corral.daemon.rows import row
 from corral.daemon.server import peer_allowed
 from corral.engine.events import ProcessInfo
 from corral.engine.states import ProcessState
-from tests.conftest import app
+from tests.helpers import app
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -68,7 +68,12 @@ def test_requests_and_hellos_are_checked() -> None:
             protocol.parse_request(bad)
     hello = protocol.parse_hello(protocol.hello(pid=5))
     assert hello.version == protocol.PROTOCOL_VERSION and hello.extra == {"pid": 5}
-    for bad_hello in ({}, {"hello": {"version": "1", "corral": "x"}}, {"hello": []}):
+    bad_hellos: list[dict[str, Any]] = [
+        {},
+        {"hello": {"version": "1", "corral": "x"}},
+        {"hello": []},
+    ]
+    for bad_hello in bad_hellos:
         with pytest.raises(ProtocolError) as caught:
             protocol.parse_hello(bad_hello)
         assert caught.value.fatal and caught.value.code == ErrorCode.HANDSHAKE

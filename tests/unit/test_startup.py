@@ -13,6 +13,7 @@ import plistlib
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,8 @@ from corral.persist import startup
 PLATFORMS = startup.PLATFORMS
 
 
-def target(platform: str, tmp_path: Path, **kw: object) -> startup.Target:
-    fields: dict[str, object] = {
+def target(platform: str, tmp_path: Path, **kw: Any) -> startup.Target:
+    fields: dict[str, Any] = {
         "platform": platform,
         "user": "alice",
         "user_home": str(tmp_path / "home alice"),  # a space: quoting must hold
@@ -33,7 +34,7 @@ def target(platform: str, tmp_path: Path, **kw: object) -> startup.Target:
         "path": startup.service_path("/opt/node 20/bin:/usr/bin"),
     }
     fields.update(kw)
-    return startup.Target(**fields)  # type: ignore[arg-type]
+    return startup.Target(**fields)
 
 
 def cli(*argv: str) -> tuple[int, str, str]:

@@ -1,0 +1,200 @@
+"""Helpers shared by the test modules: fixture apps, waiting on conditions, the CLI runner.
+
+Test modules import from here (and from tests/tui/pilot.py, tests/tui/scripted.py,
+tests/sshd.py), never from one another: a test module is collected by pytest, and importing
+it from elsewhere runs its module code twice and ties the two modules' fates together.
+
+Waiting is always on a condition with a deadline (`wait_until`, `Recorder.wait_for`),
+never on elapsed time: under load a fixed sleep is either too short or wasted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from corral.cli.main import main
+from corral.config.spec import AppSpec
+from corral.daemon.client import Client
+from corral.engine.events import Event
+from corral.home import Home
+
+APPS = Path(__file__).parent / "apps"
+"""The small programs the tests run (tests/apps)."""
+PYTHON = sys.executable
+SLEEPER = str(APPS / "sleeper.py")
+POLL_S = 0.02
+"""How often a wait re-checks a condition that has no event to wake it."""
+
+
+def app(script: str, name: str | None = None, **kw: Any) -> AppSpec:
+    """An AppSpec running tests/apps/SCRIPT with this Python."""
+    kw.setdefault("env", dict(os.environ, PYTHONUNBUFFERED="1"))
+    return AppSpec(
+        name=name or script.removesuffix(".py"),
+        script=str(APPS / script),
+        cwd=str(APPS),
+        interpreter=PYTHON,
+        **kw,
+    )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Recorder:
+    """Collects events; tests wait on a condition with a deadline, never on a sleep."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def wait_for(
+        self, predicate: Callable[[list[Event]], bool], timeout: float = 10.0
+    ) -> list[Event]:
+        """Return the events once PREDICATE holds; fail the test after TIMEOUT seconds."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.events):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"condition not met in {timeout} s; last events: {self.events[-8:]}")
+            self._changed.clear()
+            # Wake on the next event, or after a short poll for conditions outside the
+            # event stream (a pid file, a process gone).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, POLL_S))
+        return self.events
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Poll PREDICATE until true; fail after TIMEOUT seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what or predicate}")
+        time.sleep(0.01)
+
+
+def descendants() -> set[int]:
+    """Live (non-zombie) descendants of the test process."""
+    out = set()
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                out.add(proc.pid)
+        except psutil.Error:
+            pass
+    return out
+
+
+def gone(pid: int) -> bool:
+    """PID has exited (a zombie counts as gone; it is reaped if it is our child)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def processes_of(root: str) -> list[int]:
+    """Live processes whose environment names ROOT as CORRAL_HOME (daemon and apps)."""
+    marker = f"CORRAL_HOME={root}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                if marker in handle.read().split(b"\0") and not gone(int(name)):
+                    found.append(int(name))
+        except OSError:
+            continue
+    return found
+
+
+class Corral:
+    """Runs the CLI (in-process or as a subprocess) against one private home."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+        self.home = Home(self.root)
+
+    def __call__(self, *argv: str) -> tuple[int, str, str]:
+        """Run `corral ARGV` in this process; (exit code, stdout, stderr)."""
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:  # argparse errors
+                code = exc.code if isinstance(exc.code, int) else 2
+        return code, out.getvalue(), err.getvalue()
+
+    def ok(self, *argv: str) -> str:
+        """Run and require exit 0; returns stdout."""
+        code, out, err = self(*argv)
+        assert code == 0, f"corral {' '.join(argv)} -> {code}\n{out}\n{err}"
+        return out
+
+    def spawn(self, *argv: str) -> subprocess.Popen[str]:
+        """`python -m corral ARGV` as a separate process."""
+        return subprocess.Popen(
+            [PYTHON, "-m", "corral", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, CORRAL_HOME=self.root),
+        )
+
+    def client(self) -> Client:
+        return Client.connect(self.home)
+
+    def rows(self) -> list[dict[str, Any]]:
+        with self.client() as client:
+            rows: list[dict[str, Any]] = client.call("list")
+        return rows
+
+    def pid(self) -> int:
+        pid = self.home.daemon_pid()
+        assert pid is not None
+        return pid
+
+    def teardown(self) -> list[int]:
+        """Stop the daemon (SIGTERM: apps stop gracefully); kill and return leftovers."""
+        pid = self.home.daemon_pid()
+        if pid is not None and not gone(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            while not gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        left = processes_of(self.root)
+        for leftover in left:
+            with contextlib.suppress(OSError):
+                os.killpg(leftover, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(leftover, signal.SIGKILL)
+        return left

@@ -19,14 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import APPS
-from tests.sshd import SshKit, ssh_kit
+from tests.helpers import SLEEPER
+from tests.sshd import SshKit
 
-__all__ = ["ssh_kit"]  # the session fixture, imported so pytest finds it
 pytestmark = pytest.mark.timeout(120)
 
 CORRAL = str(Path(sys.executable).with_name("corral"))
-SLEEPER = str(APPS / "sleeper.py")
 
 
 def cli(

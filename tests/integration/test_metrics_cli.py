@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import APPS
+from tests.helpers import APPS
 
 pytestmark = pytest.mark.timeout(90)
 CORRAL = str(Path(sys.executable).with_name("corral"))

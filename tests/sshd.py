@@ -36,6 +36,20 @@ def _accepts(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _descendants(pid: int) -> list[int]:
+    """PID's live descendants, from the kernel's children lists."""
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        parent = stack.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                kids = [int(k) for k in task.read_text().split()]
+                found += kids
+                stack += kids
+    return found
+
+
 def keygen(path: Path) -> None:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "corral-test", "-f", str(path)],
@@ -97,11 +111,17 @@ class SshKit:
         return self.servers[slot]
 
     def stop(self, slot: str) -> None:
-        """Stop SLOT's server (its open sessions end with it: they are its children)."""
+        """Stop SLOT's server and end its open sessions, as a host that goes down would.
+
+        Each connection's sshd calls setsid, so the sessions are found as the listener's
+        descendants (all started by this test) and killed by pid.
+        """
         server = self.servers[slot]
+        tree = _descendants(server.proc.pid)
         self._stop(server.proc)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.proc.pid, signal.SIGTERM)
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def _start(self, slot: str, env: dict[str, str], port: int | None = None) -> SshServer:
         port = port or free_port()
@@ -136,7 +156,6 @@ MaxStartups 64
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: `stop` ends its sessions with it
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _accepts(port):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,3 +135,59 @@ def test_jlist_and_restart_across_two_hosts(fleet: Fleet) -> None:
     assert "alpha" in partial.stdout
     assert f"1 failed: {b}" in partial.stdout
     assert b in partial.stderr
+
+
+class Lines:
+    """A subprocess's stdout, read line by line with a deadline per wait."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.seen: list[str] = []
+
+    def wait_for(self, text: str, timeout: float = 40.0) -> str:
+        """The first line from now on that contains TEXT (fails after TIMEOUT seconds)."""
+
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready = select.select([self.proc.stdout], [], [], 0.5)[0]
+            if not ready:
+                continue
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.seen.append(line)
+            if text in line:
+                return line
+        pytest.fail(f"no line with {text!r}; last lines:\n{''.join(self.seen[-20:])}")
+
+
+def test_monit_no_ui_follows_two_hosts_and_survives_one_dropping(fleet: Fleet) -> None:
+    """Host-prefixed lines from both hosts; a host whose sshd dies is reported
+    disconnected while the other keeps streaming, and comes back when sshd does."""
+    chatty = str(APPS / "chatty.py")
+    assert cli(fleet.homes["a"], "start", chatty, "--name", "alpha").returncode == 0
+    assert cli(fleet.homes["b"], "start", chatty, "--name", "beta").returncode == 0
+    a, b = fleet.host("fa"), fleet.host("fb")
+    proc = subprocess.Popen(
+        [CORRAL, "monit", "--no-ui", a, b],
+        env={**os.environ, "CORRAL_HOME": str(fleet.homes["local"]), **fleet.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    out = Lines(proc)
+    try:
+        out.wait_for(f"{a}/alpha")
+        out.wait_for(f"{b}/beta")
+        fleet.kit.stop("fb")
+        out.wait_for(f"{b} disconnected")
+        out.wait_for(f"{a}/alpha")  # the other host goes on
+        fleet.kit.restart("fb")
+        out.wait_for(f"{b}: connected", timeout=60)
+        out.wait_for(f"{b}/beta")
+        assert not (fleet.homes["local"] / "rpc.sock").exists()  # no local daemon started
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(10)

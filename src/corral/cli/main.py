@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.passthrough = passthrough or []
     module: VerbModule = importlib.import_module(args.module)
     try:
-        if getattr(args, "hosts", None) or getattr(args, "hosts_file", None):
+        if getattr(args, "per_host", False) and (args.hosts or args.hosts_file):
             from corral.cli import fleet
 
             return fleet.run(args, module, fleet.hosts_of(args))

@@ -15,6 +15,7 @@ import time
 
 from corral.cli.main import Failure, UsageError
 from corral.cli.printer import EventPrinter, stamp
+from corral.engine.api import SupervisorAPI
 from corral.engine.events import Event, MetricsSample, ProcessInfo, Removed, StateChanged
 from corral.engine.metrics import size_text
 from corral.home import Home
@@ -37,6 +38,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="seconds between two metrics lines per app with --no-ui (default 5)",
     )
     parser.add_argument("--theme", help="a Textual theme name (e.g. textual-light)")
+    parser.add_argument(
+        "hosts",
+        nargs="*",
+        metavar="HOST",
+        help="watch these hosts' daemons through ssh instead of this machine's "
+        "([user@]host[:port] or an ssh alias)",
+    )
+    parser.add_argument(
+        "--hosts", dest="hosts_file", metavar="FILE", help="watch every host listed in FILE"
+    )
     parser.set_defaults(module=__name__)
 
 
@@ -49,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
     where = home()
     if not args.no_ui and not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UsageError("the terminal UI needs a terminal: use --no-ui for pipes")
+    from corral.cli.fleet import hosts_of
+
+    hosts = hosts_of(args)
+    if hosts:
+        return _fleet(hosts, args)
     try:
         connect_or_start(where).close()
     except LaunchError as exc:
@@ -63,16 +79,34 @@ def run(args: argparse.Namespace) -> int:
     return run_monit(where.root, theme=args.theme)
 
 
-async def _text(where: Home, interval: float) -> int:
+def _fleet(hosts: list[str], args: argparse.Namespace) -> int:
+    """Watch HOSTS' daemons through ssh: one table, one tail, names as `HOST/NAME`."""
+    from corral.daemon.fleet import FleetAPI
+
+    if args.no_ui:
+        api = FleetAPI(hosts)
+        try:
+            return asyncio.run(_text(api, args.interval))
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            api.close()
+    from corral.tui.run import run_fleet  # Textual loads only here
+
+    return run_fleet(hosts, theme=args.theme)
+
+
+async def _text(where: Home | SupervisorAPI, interval: float) -> int:
     """Print the daemon's events as text until interrupted or the daemon goes away."""
     from corral.daemon.aclient import AsyncClient
     from corral.daemon.client import NotRunning
 
+    api = AsyncClient(where) if isinstance(where, Home) else where
     printer = EventPrinter(sys.stdout)
     watch = TextWatch(printer)
     ticker = asyncio.create_task(watch.tick_every(interval))
     try:
-        async for event in AsyncClient(where).events():
+        async for event in api.events():
             watch(event)
             sys.stdout.flush()
     except NotRunning as exc:

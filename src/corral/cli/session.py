@@ -186,6 +186,7 @@ def add_host_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hosts", dest="hosts_file", metavar="FILE", help="run on every host listed in FILE"
     )
+    parser.set_defaults(per_host=True)  # main runs the verb once per host (cli/fleet.py)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from corral.config.spec import AppSpec
@@ -22,20 +22,33 @@ from corral.home import Home, home
 READ_LIMIT = 256 * 1024 * 1024
 """Replies can be large (`list` of many apps with their environments)."""
 
+Opener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
 
 class AsyncClient:
     """The daemon as a SupervisorAPI; UnknownTarget and DaemonError as the engine raises."""
 
-    def __init__(self, where: Home | None = None, *, window_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        where: Home | None = None,
+        *,
+        window_ms: int | None = None,
+        opener: Opener | None = None,
+    ) -> None:
         self.where = where or home()
         self.window_ms = window_ms
         """How long the daemon gathers events into one message (None: its default)."""
+        self.opener = opener or self._unix
+        """Opens one byte stream to the daemon (its socket here; ssh for another host)."""
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _unix(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
-            reader, writer = await asyncio.open_unix_connection(self.where.socket, limit=READ_LIMIT)
+            return await asyncio.open_unix_connection(self.where.socket, limit=READ_LIMIT)
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise NotRunning(f"no daemon answers on {self.where.socket}") from exc
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await self.opener()
         writer.write(protocol.encode(protocol.hello()))
         message = await _receive(reader)
         if "error" in message:

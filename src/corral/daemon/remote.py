@@ -8,6 +8,7 @@ inside a CLI pipe or the TUI. Stdlib only: `corral jlist --host` imports this.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import shlex
@@ -132,3 +133,65 @@ class SshLink(Link):
             self.proc.kill()
             self.proc.wait()
         self._errors.close()
+
+
+class AsyncSshOpener:
+    """Opens `ssh HOST corral dial-stdio` as asyncio streams, for AsyncClient.
+
+    With a CONTROL_DIR, the first connection becomes an OpenSSH control master and later
+    ones (each TUI command opens its own) ride on it: one TCP connection and one login
+    per host, and a command costs a round trip rather than a handshake. The master lives
+    exactly as long as its first session, the monitor's event stream.
+    """
+
+    def __init__(self, spec: str, control_dir: str | None = None) -> None:
+        self.spec = spec
+        self.control_dir = control_dir
+        self._errors: list[BinaryIO] = []
+
+    def command(self) -> list[str]:
+        argv = ssh_command(self.spec)
+        if self.control_dir is None:
+            return argv
+        at = argv.index("--")
+        control = ["-o", "ControlMaster=auto", "-o", f"ControlPath={self.control_dir}/%C"]
+        return [*argv[:at], *control, "-o", "ControlPersist=no", *argv[at:]]
+
+    async def __call__(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 (kept for last_error, closed later)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command(),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=errors,
+                start_new_session=True,
+                limit=256 * 1024 * 1024,
+            )
+        except OSError as exc:
+            errors.close()
+            raise NotRunning(f"{self.spec}: cannot run ssh: {exc}") from exc
+        for old in self._errors[:-3]:
+            old.close()
+        self._errors = [*self._errors[-3:], errors]
+        assert proc.stdout is not None
+        assert proc.stdin is not None
+        return proc.stdout, proc.stdin
+
+    def last_error(self) -> str | None:
+        """ssh's last words on the newest connection (host key, auth, refused), if any."""
+        for errors in reversed(self._errors):
+            errors.seek(0)
+            lines = [
+                ln
+                for ln in errors.read()[-2000:].decode(errors="replace").splitlines()
+                if ln.strip()
+            ]
+            if lines:
+                return lines[-1]
+        return None
+
+    def close(self) -> None:
+        for errors in self._errors:
+            errors.close()
+        self._errors = []

@@ -62,6 +62,18 @@ def run_monit(home: str | None = None, *, theme: str | None = None) -> int:
     return asyncio.run(_run(app))
 
 
+def run_fleet(hosts: list[str], *, theme: str | None = None) -> int:
+    """Show the apps of every host in HOSTS, reached through ssh (see daemon/fleet.py)."""
+    from corral.daemon.fleet import FleetAPI
+
+    api = FleetAPI(hosts, window_ms=EVENT_WINDOW_MS)
+    try:
+        app = make_app(api, source="monit", home="", theme=theme)  # no local log files
+        return asyncio.run(_run(app))
+    finally:
+        api.close()
+
+
 async def _run(app: CorralApp) -> int:
     await app.run_async()
     return app.return_code or 0

@@ -1,0 +1,238 @@
+"""Provides FleetAPI: several hosts' daemons as one SupervisorAPI, for `corral monit HOST…`.
+
+Each host is an AsyncClient over `ssh HOST corral dial-stdio`. The monitor sees one
+table: a process keeps its host's id plus the host's index times ID_STRIDE (so ids never
+collide and route back), and its name is `HOST/NAME`, which sorts and groups the table by
+host and marks every tail line with its host without the UI knowing about hosts. A
+command goes to the host its target names (`HOST/NAME` or a global id; `all` goes to
+every connected host). A host whose stream ends is shown as disconnected (a tail line
+with the reason, its processes leave the table) and is dialled again with backoff
+(1 s doubling to 30 s) while the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from corral.config.spec import AppSpec
+from corral.daemon.aclient import AsyncClient
+from corral.daemon.client import DaemonError, NotRunning
+from corral.daemon.protocol import ProtocolError
+from corral.daemon.remote import AsyncSshOpener
+from corral.engine.api import UnknownTarget
+from corral.engine.events import (
+    Event,
+    HostSample,
+    Lifecycle,
+    LogLines,
+    MetricsSample,
+    ProcessInfo,
+    Removed,
+    StateChanged,
+)
+
+ID_STRIDE = 1_000_000
+"""Global id = host index * ID_STRIDE + the host's own id."""
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
+
+
+class Host:
+    """One remote daemon: its client, and what the monitor currently shows of it."""
+
+    def __init__(self, index: int, spec: str, client: AsyncClient, opener: AsyncSshOpener) -> None:
+        self.index = index
+        self.spec = spec
+        self.client = client
+        self.opener = opener
+        self.connected = False
+        self.reason: str | None = None
+        """Why the host is disconnected (None while connected or before the first try)."""
+        self.names: dict[int, str] = {}
+        """The global id and shown name of each of its processes the monitor knows."""
+
+    def gid(self, local: int) -> int:
+        return self.index * ID_STRIDE + local if local >= 0 else local
+
+    def name(self, local: str) -> str:
+        return f"{self.spec}/{local}"
+
+    def info(self, info: ProcessInfo) -> ProcessInfo:
+        return dataclasses.replace(info, id=self.gid(info.id), name=self.name(info.name))
+
+
+class FleetAPI:
+    """SupervisorAPI over several hosts (see the module docstring)."""
+
+    def __init__(
+        self,
+        hosts: Sequence[str],
+        *,
+        window_ms: int | None = None,
+        opener: Callable[[str, str], AsyncSshOpener] = AsyncSshOpener,
+    ) -> None:
+        self._control = tempfile.TemporaryDirectory(prefix="corral-ssh-")
+        self.hosts: list[Host] = []
+        for index, spec in enumerate(dict.fromkeys(hosts)):
+            dial = opener(spec, self._control.name)
+            client = AsyncClient(window_ms=window_ms, opener=dial)
+            self.hosts.append(Host(index, spec, client, dial))
+
+    def close(self) -> None:
+        """Forget the ssh control sockets' folder (the masters end with their sessions)."""
+        for host in self.hosts:
+            host.opener.close()
+        self._control.cleanup()
+
+    # ---------------------------------------------------------------- routing
+
+    def _route(self, target: str) -> list[tuple[Host, str]]:
+        if target == "all":
+            return [(h, "all") for h in self.hosts if h.connected]
+        if target.isdigit():
+            index, local = divmod(int(target), ID_STRIDE)
+            if index < len(self.hosts):
+                return [(self.hosts[index], str(local))]
+        for host in self.hosts:
+            prefix = f"{host.spec}/"
+            if target.startswith(prefix) and len(target) > len(prefix):
+                return [(host, target[len(prefix) :])]
+        raise UnknownTarget(f"process not found: {target} (targets here are HOST/NAME or an id)")
+
+    async def _fan(
+        self, target: str, call: Callable[[AsyncClient, str], Awaitable[list[ProcessInfo]]]
+    ) -> list[ProcessInfo]:
+        """CALL on each host TARGET names; every host is tried, then the first error raised."""
+        routes = self._route(target)
+        results = await asyncio.gather(
+            *(call(host.client, local) for host, local in routes), return_exceptions=True
+        )
+        out: list[ProcessInfo] = []
+        errors: list[BaseException] = []
+        for (host, _), result in zip(routes, results, strict=True):
+            if isinstance(result, BaseException):
+                errors.append(result)
+            else:
+                out += [host.info(info) for info in result]
+        if errors:
+            raise errors[0]
+        return out
+
+    # --------------------------------------------------------------- commands
+
+    async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
+        raise DaemonError("bad_params", "apps are added on each host, not through the fleet view")
+
+    async def start(self, target: str) -> list[ProcessInfo]:
+        return await self._fan(target, lambda c, t: c.start(t))
+
+    async def stop(self, target: str) -> list[ProcessInfo]:
+        return await self._fan(target, lambda c, t: c.stop(t))
+
+    async def restart(self, target: str) -> list[ProcessInfo]:
+        return await self._fan(target, lambda c, t: c.restart(t))
+
+    async def reload(self, target: str) -> list[ProcessInfo]:
+        return await self._fan(target, lambda c, t: c.reload(t))
+
+    async def delete(self, target: str) -> list[ProcessInfo]:
+        return await self._fan(target, lambda c, t: c.delete(t))
+
+    async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
+        return await self._fan(target, lambda c, t: c.signal(t, signal))
+
+    async def reset(self, target: str) -> list[ProcessInfo]:
+        return await self._fan(target, lambda c, t: c.reset(t))
+
+    async def scale(self, name: str, count: int) -> list[ProcessInfo]:
+        [(host, local)] = self._route(name)
+        return [host.info(i) for i in await host.client.scale(local, count)]
+
+    async def history(self, pm_id: int) -> list[MetricsSample]:
+        index, local = divmod(pm_id, ID_STRIDE)
+        host = self.hosts[index]
+        return [dataclasses.replace(s, id=pm_id) for s in await host.client.history(local)]
+
+    async def host(self) -> HostSample | None:
+        """The first connected host's figures (the header shows one machine)."""
+        for host in self.hosts:
+            if host.connected:
+                return await host.client.host()
+        return None
+
+    # ----------------------------------------------------------------- events
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every host's events, merged as they come; hosts that drop are redialled."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(10_000)
+        pumps = [asyncio.create_task(self._pump(host, queue)) for host in self.hosts]
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+
+    async def _pump(self, host: Host, queue: asyncio.Queue[Event]) -> None:
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                async for event in host.client.events():
+                    if not host.connected:
+                        host.connected, host.reason, delay = True, None, RETRY_FIRST_S
+                        await queue.put(_note(host, f"{host.spec}: connected", "info"))
+                    mapped = self._map(host, event)
+                    if mapped is not None:
+                        await queue.put(mapped)
+                reason = "the daemon closed the connection"
+            except (NotRunning, OSError, DaemonError, ProtocolError, ValueError) as exc:
+                reason = str(exc)
+            reason = host.opener.last_error() or reason
+            await self._disconnected(host, reason, delay, queue)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+
+    async def _disconnected(
+        self, host: Host, reason: str, delay: float, queue: asyncio.Queue[Event]
+    ) -> None:
+        host.connected, host.reason = False, reason
+        now = time.time()
+        for gid, name in sorted(host.names.items()):
+            await queue.put(Removed(gid, name, now))
+        host.names.clear()
+        text = f"{host.spec} disconnected: {reason}; retrying in {delay:g} s"
+        await queue.put(_note(host, text, "error"))
+
+    def _map(self, host: Host, event: Event) -> Event | None:
+        match event:
+            case StateChanged():
+                info = host.info(event.info)
+                host.names[info.id] = info.name
+                return dataclasses.replace(event, info=info)
+            case Removed():
+                host.names.pop(host.gid(event.id), None)
+                return dataclasses.replace(event, id=host.gid(event.id), name=host.name(event.name))
+            case LogLines() | Lifecycle():
+                return dataclasses.replace(event, id=host.gid(event.id), name=host.name(event.name))
+            case MetricsSample():
+                return dataclasses.replace(event, id=host.gid(event.id))
+            case HostSample():
+                return event if host is self._first_connected() else None
+        return None
+
+    def _first_connected(self) -> Host | None:
+        return next((h for h in self.hosts if h.connected), None)
+
+    # Last in the class: below it, `list` in an annotation would mean this method.
+    async def list(self) -> list[ProcessInfo]:
+        return await self._fan("all", lambda c, _t: c.list())
+
+
+def _note(host: Host, message: str, level: Any) -> Lifecycle:
+    return Lifecycle(-1, host.spec, time.time(), message, level)

@@ -21,10 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_daemon import SLEEPER, Corral, corral, gone, wait_until
+from tests.helpers import SLEEPER, Corral, gone, wait_until
 from tests.integration.test_persist import _unlocked
-
-__all__ = ["corral"]  # the fixture, re-exported for this module's tests
 
 
 def saved(corral: Corral) -> list[dict[str, Any]]:

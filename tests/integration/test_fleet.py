@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SLEEPER
+from tests.helpers import APPS, SLEEPER
 from tests.sshd import SshKit
 
 pytestmark = pytest.mark.timeout(120)

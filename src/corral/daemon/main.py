@@ -6,7 +6,8 @@ at once, and the daemon, no longer a session leader, can never acquire a termina
 
 The daemon holds an exclusive flock on daemon.pid while it lives (a second daemon for
 the same home exits 1). SIGTERM and SIGINT stop every app gracefully, then exit 0;
-SIGHUP is ignored (the terminal that started the first CLI may close).
+SIGHUP is caught and dropped (the terminal that started the first CLI may close): by a
+handler, not SIG_IGN, which every app would inherit.
 
 Before serving, it recovers from a predecessor that died (corral.persist.daemon: a
 state.json left behind means its apps run unsupervised); from then on a Keeper keeps
@@ -59,7 +60,7 @@ def run(where: Home) -> int:
         return 1
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, _survive)
     os.chdir(where.root)  # hold no user folder busy
     try:
         return asyncio.run(_serve(where))
@@ -115,6 +116,10 @@ async def _serve(where: Home) -> int:
             await keeper.close()  # a clean exit: nothing for a next daemon to recover
     log("daemon exited")
     return 0
+
+
+def _survive(_signum: int, _frame: object) -> None:
+    """SIGHUP: nothing to do (an exec resets a handler to default; SIG_IGN would stay)."""
 
 
 def _log_lifecycle(event: Event) -> None:

@@ -2,6 +2,11 @@
 
 Each child gets its own session (so its process group is its own and no terminal signal
 reaches it), stdin from /dev/null, and stdout/stderr on pipes the engine reads.
+
+Every signal starts at its default disposition with an empty blocked mask, whatever the
+engine's host inherited or chose (the daemon survives SIGHUP, `corral start &` in a script
+starts it with SIGINT and SIGQUIT ignored, `nohup` ignores SIGHUP): an exec resets handlers
+but keeps ignored signals and the mask, so an app would otherwise never see them.
 """
 
 from __future__ import annotations
@@ -88,6 +93,29 @@ def new_token() -> str:
     return os.urandom(8).hex()  # not `secrets`: it loads OpenSSL into the daemon
 
 
+_RESETTABLE = tuple(sorted(set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}, key=int))
+_RESTORED = frozenset({signal.SIGPIPE, getattr(signal, "SIGXFSZ", signal.SIGPIPE)})
+"""What Popen's restore_signals already puts back to default (Python ignores both)."""
+
+
+def inherits_signal_state() -> bool:
+    """Whether a child forked from this thread would get a blocked or an ignored signal."""
+    if signal.pthread_sigmask(signal.SIG_BLOCK, ()):
+        return True
+    for sig in _RESETTABLE:
+        if sig not in _RESTORED and signal.getsignal(sig) is signal.SIG_IGN:
+            return True
+    return False
+
+
+def _default_signals() -> None:
+    """In the child, before exec: every disposition to default, nothing blocked."""
+    for sig in _RESETTABLE:
+        with contextlib.suppress(OSError, ValueError):  # 32 and 33 belong to libc
+            signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
 def spawn(
     spec: AppSpec, env: dict[str, str], sockets: SharedSockets | None = None
 ) -> subprocess.Popen[bytes]:
@@ -111,6 +139,9 @@ def spawn(
         start_new_session=True,
         close_fds=True,
         pass_fds=pass_fds,
+        # Python code between fork and exec costs a fork instead of a vfork: only when the
+        # host has something to undo (it runs after setsid, which start_new_session does).
+        preexec_fn=_default_signals if inherits_signal_state() else None,
     )
     for pipe in (popen.stdout, popen.stderr):
         # A bigger pipe means fewer wake-ups for a chatty child (the default is 64 KiB).

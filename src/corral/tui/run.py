@@ -32,13 +32,19 @@ async def _up(eco: Ecosystem, theme: str | None) -> int:
     async with supervisor:  # closing stops every app that is still running
         app = make_app(supervisor, source="up", home=supervisor.home, theme=theme)
         adding = asyncio.create_task(supervisor.add(eco.apps))
+        loop = asyncio.get_running_loop()
+        # The terminal closed (SIGHUP) or systemd/kill asked (SIGTERM): quit the UI, then
+        # stop the apps as a quit does; dying of it would orphan them, ports held.
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, app.exit)
         try:
             await app.run_async()
         finally:
             left = sum(1 for p in supervisor.processes() if p.pid is not None)
             if left:
-                print(f"corral: stopping {left} apps (Ctrl-C to kill them now)", file=sys.stderr)
-            loop = asyncio.get_running_loop()
+                with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                    print(f"corral: stopping {left} apps (Ctrl-C to kill now)", file=sys.stderr)
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGINT, supervisor.kill_now)
             with contextlib.suppress(Exception):

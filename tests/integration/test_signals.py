@@ -17,11 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import APPS
-from tests.integration.test_daemon import Corral, corral, gone, wait_until
+from tests.helpers import APPS, Corral, gone, wait_until
 from tests.integration.test_up import Up, eco, runner, up_env
 
-__all__ = ["corral", "runner", "up_env"]  # fixtures, re-exported for this module's tests
+__all__ = ["runner", "up_env"]  # fixtures, re-exported for this module's tests
 
 pytestmark = pytest.mark.timeout(60)
 TRAP = str(APPS / "hup_trap.sh")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import io
+import json
 import os
 import signal
 import socket
@@ -198,3 +200,33 @@ class Corral:
             with contextlib.suppress(OSError):
                 os.kill(leftover, signal.SIGKILL)
         return left
+
+
+def unlocked(path: str) -> bool:
+    """Nobody holds the daemon's flock on PATH any more (its pid file, once it has exited)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing drops the probe's own lock
+    return True
+
+
+def saved(corral: Corral) -> list[dict[str, Any]]:
+    """The apps in CORRAL's dump.json ([] when there is none)."""
+    try:
+        body = json.loads(Path(corral.root, "dump.json").read_text())
+    except FileNotFoundError:
+        return []
+    apps: list[dict[str, Any]] = body["apps"]
+    return apps
+
+
+def statuses(corral: Corral) -> list[tuple[int, str, str]]:
+    """(id, name, status) of each app in CORRAL's dump.json."""
+    return [(a["id"], a["name"], a["status"]) for a in saved(corral)]

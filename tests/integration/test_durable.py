@@ -17,33 +17,17 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers import SLEEPER, Corral, gone, wait_until
-from tests.integration.test_persist import _unlocked
-
-
-def saved(corral: Corral) -> list[dict[str, Any]]:
-    """The apps in dump.json ([] when there is none)."""
-    try:
-        body = json.loads(Path(corral.root, "dump.json").read_text())
-    except FileNotFoundError:
-        return []
-    apps: list[dict[str, Any]] = body["apps"]
-    return apps
-
-
-def statuses(corral: Corral) -> list[tuple[int, str, str]]:
-    return [(a["id"], a["name"], a["status"]) for a in saved(corral)]
+from tests.helpers import SLEEPER, Corral, gone, saved, statuses, unlocked, wait_until
 
 
 def crash(corral: Corral) -> None:
     """kill -9 the daemon and wait until its pid file lock is free (it is truly gone)."""
     pid = corral.pid()
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: gone(pid) and _unlocked(corral.home.pid_file), what="the daemon's death")
+    wait_until(lambda: gone(pid) and unlocked(corral.home.pid_file), what="the daemon's death")
 
 
 def recover(corral: Corral) -> str:

@@ -7,7 +7,6 @@ once, no old process alive, and the logs going on in the same files.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -20,23 +19,20 @@ from typing import Any
 import pytest
 
 from corral.persist import dump
-from tests.helpers import APPS, SLEEPER, Corral, free_port, gone, processes_of, wait_until
+from tests.helpers import (
+    APPS,
+    SLEEPER,
+    Corral,
+    free_port,
+    gone,
+    processes_of,
+    saved,
+    statuses,
+    unlocked,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def saved(corral: Corral) -> list[dict[str, Any]]:
-    """The apps in dump.json ([] when there is none)."""
-    try:
-        body = json.loads(Path(corral.root, "dump.json").read_text())
-    except FileNotFoundError:
-        return []
-    apps: list[dict[str, Any]] = body["apps"]
-    return apps
-
-
-def statuses(corral: Corral) -> list[tuple[int, str, str]]:
-    return [(a["id"], a["name"], a["status"]) for a in saved(corral)]
 
 
 def test_save_refuses_an_empty_list_then_writes_a_versioned_private_dump(
@@ -182,7 +178,7 @@ listen = ["127.0.0.1:{port}"]
     os.kill(old_daemon, signal.SIGKILL)
     # Its leader thread is a zombie before its other threads are gone; its files (socket,
     # pid-file lock) are closed only once the last one is: wait for that.
-    wait_until(lambda: gone(old_daemon) and _unlocked(corral.home.pid_file), what="its death")
+    wait_until(lambda: gone(old_daemon) and unlocked(corral.home.pid_file), what="its death")
     code, _out, err = corral("list")
     assert code == 0, err
     assert err.count("had died") == 1 and "4 processes of 3 apps" in err
@@ -202,21 +198,6 @@ listen = ["127.0.0.1:{port}"]
     assert _get(port) in new_pids, "the new daemon re-bound the shared socket"
     # A second CLI hears nothing: the line was told once.
     assert "had died" not in corral("list")[2]
-
-
-def _unlocked(path: str) -> bool:
-    """Nobody holds the daemon's flock on PATH any more."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)  # closing drops the probe's own lock
-    return True
 
 
 def _count(path: Path, word: str) -> int:

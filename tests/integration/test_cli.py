@@ -44,7 +44,7 @@ def test_start_maps_every_pm2_flag_into_the_spec(corral: Corral, tmp_path: Path)
     assert spec["min_uptime"] == 2000 and spec["kill_timeout"] == 3000
     assert spec["cron_restart"] == "0 * * * *" and spec["autorestart"] is False
     assert spec["stop_exit_codes"] == [0, 3] and spec["merge_logs"] is True
-    assert spec["log_date_format"] == "YYYY" and spec["time"] is True
+    assert spec["log_date_format"] is None and spec["time"] is True  # --time wins, as in PM2
     assert spec["out_file"] == str(tmp_path / "out.log")
     assert row["logs"] == {
         "out": str(tmp_path / "out.log"),

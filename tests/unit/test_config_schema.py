@@ -106,7 +106,7 @@ def test_exec_interpreter_alias(folder: Path) -> None:
         ("instances", 3, "instances", 3),
         ("instances", "2", "instances", 2),
         ("namespace", "web", "namespace", "web"),
-        ("name", 123, "name", "123"),
+        ("name", 12.5, "name", "12.5"),
     ],
 )
 def test_coercions(folder: Path, key: str, value: object, field: str, expected: object) -> None:
@@ -134,7 +134,7 @@ def test_defaults(folder: Path) -> None:
     app = spec(folder)
     assert app.name == "app"
     assert app.namespace == "default"
-    assert app.merge_logs is None
+    assert app.merge_logs is True  # PM2: no instances given, one file
     assert app.instances == 1
     assert app.exec_mode == "fork"
     assert app.cwd == str(folder)
@@ -184,9 +184,25 @@ def test_unsupported_key(folder: Path) -> None:
     assert "not supported" in found.message
 
 
-def test_alias_given_twice(folder: Path) -> None:
-    (found,) = problems(folder, cmd="app.py")
-    assert "given twice" in found.message
+def test_alias_given_twice_with_different_values(folder: Path) -> None:
+    found = problems(folder, cmd="other.py")
+    assert len([p for p in found if "given twice" in p.message]) == 1
+
+
+def test_alias_given_twice_with_the_same_value_is_accepted(folder: Path) -> None:
+    assert spec(folder, cmd="app.py").script == str(folder / "app.py")
+
+
+@pytest.mark.parametrize(
+    ("merge", "combine", "expected"),
+    [(True, True, True), (False, True, True), (True, False, True), (False, False, False)],
+)
+def test_merge_logs_and_combine_logs_together_as_pm2(
+    folder: Path, merge: bool, combine: bool, expected: bool
+) -> None:
+    """PM2 reads `merge_logs || combine_logs`; both given is not an error there."""
+    app = spec(folder, merge_logs=merge, combine_logs=combine, instances=2)
+    assert app.merge_logs is expected
 
 
 @pytest.mark.parametrize(

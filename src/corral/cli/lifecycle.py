@@ -10,7 +10,6 @@ config, missing ones start (PM2's behaviour).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 
 from corral.cli import session
@@ -85,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
             rows = client.call("signal", signal=args.sig, targets=targets)
         elif action == "restart" or action == "reload":
             if targets:
-                env = dict(os.environ) if args.update_env else None
+                from corral.config.environment import user_environ
+
+                env = user_environ() if args.update_env else None
                 params = {"env": env} if env is not None else {}
                 rows = client.call(action, targets=targets, **params)
             if specs:

@@ -149,16 +149,24 @@ def is_ecosystem(target: str) -> bool:
     return named and os.path.isfile(target)
 
 
-def load_apps(path: str, args: argparse.Namespace) -> list[Any]:
-    """The AppSpecs of an ecosystem file (`--only`, `--env` applied); bad config exits 2."""
+def load_apps(
+    path: str, args: argparse.Namespace, overrides: dict[str, Any] | None = None
+) -> list[Any]:
+    """The AppSpecs of an ecosystem file (`--only`, `--env`, OVERRIDES applied).
+
+    Bad config exits 2; warnings go to stderr, once per app.
+    """
     from corral.config import ConfigError, load_ecosystem
 
     only = getattr(args, "only", None)
     names = [n for n in only.split(",") if n] if only else None
+    profile = getattr(args, "env_profile", None)
     try:
-        eco = load_ecosystem(path, env_profile=getattr(args, "env_profile", None), only=names)
+        eco = load_ecosystem(path, env_profile=profile, only=names, overrides=overrides)
     except ConfigError as exc:
         raise UsageError(f"bad config:\n{exc}") from None
+    for warning in eco.warnings:
+        print(f"corral: warning: {warning}", file=sys.stderr)
     return list(eco.apps)
 
 

@@ -104,7 +104,7 @@ def script_spec(script: str, args: argparse.Namespace) -> Any:
     from corral.config import ConfigError, spec_from_mapping
 
     try:
-        return spec_from_mapping(app_mapping(script, args), cwd=os.getcwd(), base_env=os.environ)
+        return spec_from_mapping(app_mapping(script, args), cwd=os.getcwd())
     except ConfigError as exc:
         raise UsageError(f"bad options:\n{exc}") from None
 
@@ -129,21 +129,28 @@ def run(args: argparse.Namespace) -> int:
         args.targets = [str(found)]
     if args.env_profile and not any(session.is_ecosystem(t) for t in args.targets):
         raise UsageError("--env selects a profile of an ecosystem file; give one")
-    with session.connect() as client:
-        known: set[str] | None = None
-        specs: list[Any] = []
-        scripts: list[str] = []
-        existing: list[str] = []
-        for target in args.targets:
-            if session.is_ecosystem(target):
-                specs += session.load_apps(target, args)
-                continue
-            if known is None:
-                known = _known_targets(client.call("list"))
-            (existing if target in known else scripts).append(target)
+    # Everything is validated before a daemon is started: a bad config starts nothing.
+    overrides = {"autostart": False} if args.no_autostart else None
+    specs: list[Any] = []
+    others: list[str] = []
+    for target in args.targets:
+        if session.is_ecosystem(target):
+            specs += session.load_apps(target, args, overrides)
+        else:
+            others.append(target)
+    client = _running_daemon() if others else None
+    try:
+        known = _known_targets(client.call("list")) if client else {"all"}
+        existing = [target for target in others if target in known]
+        scripts = [target for target in others if target not in known]
         if len(scripts) > 1 and args.opt_name:
             raise UsageError("--name names one script; start several without it")
         specs += [script_spec(script, args) for script in scripts]
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
+    with client or session.connect() as client:
         rows: list[session.Row] = []
         if existing:
             rows += client.call("restart", targets=existing)
@@ -151,6 +158,16 @@ def run(args: argparse.Namespace) -> int:
             rows += _add(client, [spec.to_dict() for spec in specs])
         result = session.Result("start", rows, [session.done("start", rows)])
         return session.render(result, args, client)
+
+
+def _running_daemon() -> Any:
+    """A client of the daemon if one runs; None (and none started) otherwise."""
+    from corral.daemon.client import NotRunning
+
+    try:
+        return session.connect(start=False)
+    except NotRunning:
+        return None
 
 
 def _known_targets(rows: list[session.Row]) -> set[str]:

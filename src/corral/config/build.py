@@ -1,47 +1,66 @@
-"""Provides build_app and spec_from_mapping: one raw app table -> a resolved AppSpec.
+"""Provides resolve_app and spec_from_mapping: one raw app table -> a resolved AppSpec.
 
 Everything relative is resolved here (cwd, script, interpreter, log and watch paths) and
 the child's environment is assembled, so the engine never looks at a config file again.
+`_resolve` runs the phases in order, each reading what the ones before settled: values,
+profile, cwd, environment, program (script and interpreter), name, instances, logs,
+watch, checks. Every setting remembers where it came from (`corral config` shows it).
 Problems are collected per app and labelled with the app's final name.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from corral.config import coerce
+from corral.config import checks, coerce, program
+from corral.config.environment import layer_env, user_environ
 from corral.config.errors import ConfigError, Problem
+from corral.config.program import Program, absolute, default_name, is_command
 from corral.config.schema import KINDS, PROFILE_PREFIX, AppKeys, normalise_keys
 from corral.config.spec import AppSpec
 
-EXTENSION_INTERPRETERS: dict[str, tuple[str, ...]] = {
-    ".py": ("<python>",),
-    ".js": ("node",),
-    ".cjs": ("node",),
-    ".mjs": ("node",),
-    ".ts": ("bun", "node"),
-    ".tsx": ("bun", "node"),
-    ".sh": ("bash",),
-    ".rb": ("ruby",),
-    ".pl": ("perl",),
-    ".php": ("php",),
-    ".coffee": ("coffee",),
-}
-"""Programs tried, in order, for a script of each extension; "<python>" is this Python."""
+# Re-exported: callers and other engineers' modules import them from here.
+__all__ = [
+    "Context",
+    "Origin",
+    "Resolved",
+    "build_app",
+    "default_name",
+    "is_command",
+    "label_for",
+    "resolve_app",
+    "spec_from_mapping",
+]
 
 _NOT_SPEC_FIELDS = ("port", "filter_env", "append_env_to_name", "disable_logs")
 _PATH_KEYS = ("out_file", "error_file", "log_file")
 
 Locate = Callable[[str | None], tuple[int, int] | None]
+Report = Callable[[str | None, str], None]
 
 
 def _nowhere(_key: str | None) -> tuple[int, int] | None:
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where one resolved setting came from."""
+
+    kind: str
+    """"file", "cli", "profile", "default" or "derived"."""
+    detail: str = ""
+    """The key as written, or why a derived value is what it is."""
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+
+DEFAULT = Origin("default")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +78,47 @@ class Context:
     """`deploy.<profile>.env`, layered under the app's own env (as PM2 does)."""
     locate: Locate = _nowhere
     """Line and column of a key of this app (None: of the app itself), when known."""
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """Attributes given on the command line, over the file's (`start FILE --no-autostart`)."""
+    origin: str = "file"
+    """Where the app's own keys come from: "file", or "cli" for `corral start SCRIPT`."""
 
 
-def default_name(script: str, command: bool) -> str:
-    """PM2's default: the script's basename without its last extension; a command as written."""
-    if command:
-        return script.strip()
-    base = os.path.basename(script.rstrip("/")) or script
-    return os.path.splitext(base)[0] or base
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """An app as resolved, with where each of its settings came from."""
+
+    spec: AppSpec
+    origins: dict[str, Origin]
+    """AppSpec field -> its origin; a field not here has AppSpec's default."""
+    env_origins: dict[str, str]
+    """Variable -> the layer that set it: inherited, deploy.P.env, env, env_P, port, corral."""
+    warnings: tuple[Problem, ...] = ()
+    """What was accepted but may not be what was meant."""
 
 
-def is_command(script: str) -> bool:
-    """A script with spaces is a shell command (unless a file of that name exists)."""
-    return any(ch.isspace() for ch in script.strip())
+class Draft:
+    """An app being resolved: the values settled so far and their origins."""
+
+    def __init__(self, keys: AppKeys, ctx: Context, report: Report) -> None:
+        self.keys = keys
+        self.ctx = ctx
+        self.report = report
+        self.values: dict[str, Any] = {}
+        self.origins: dict[str, Origin] = {}
+        self.warnings: list[tuple[str | None, str]] = []
+
+    def written(self, canonical: str) -> str:
+        """The key as the file spells it (`cmd` for script), for messages."""
+        entry = self.keys.attrs.get(canonical)
+        return entry.key if entry else canonical
+
+    def derive(self, canonical: str, value: Any, why: str) -> None:
+        self.values[canonical] = value
+        self.origins[canonical] = Origin("derived", why)
+
+    def warn(self, key: str | None, message: str) -> None:
+        self.warnings.append((key, message))
 
 
 def label_for(raw: Mapping[str, Any], index: int) -> str:
@@ -86,223 +133,262 @@ def label_for(raw: Mapping[str, Any], index: int) -> str:
     return f"#{index + 1}"
 
 
-def build_app(raw: object, ctx: Context, index: int, problems: list[Problem]) -> AppSpec | None:
+def resolve_app(raw: object, ctx: Context, index: int, problems: list[Problem]) -> Resolved | None:
     """Resolve one app; append its problems (and return None) when it has any."""
     issues: list[tuple[str | None, str]] = []
 
     def report(key: str | None, message: str) -> None:
         issues.append((key, message))
 
-    spec: AppSpec | None = None
+    outcome: tuple[AppSpec, Draft, dict[str, str]] | None = None
     label = f"#{index + 1}"
     if isinstance(raw, Mapping):
         label = label_for(raw, index)
         keys = normalise_keys(raw, report)
-        spec = _resolve(keys, ctx, report)
-        if spec is not None:
-            label = spec.name
+        outcome = _resolve(keys, ctx, report)
+        if outcome is not None:
+            label = outcome[0].name
     else:
         report(None, f"an app must be a table/object, not {coerce.describe(raw)}")
+    problems.extend(_located(issues, ctx, label))
+    if issues or outcome is None:
+        return None
+    spec, draft, env_origins = outcome
+    warnings = tuple(_located(draft.warnings, ctx, label))
+    return Resolved(spec, draft.origins, env_origins, warnings)
+
+
+def build_app(raw: object, ctx: Context, index: int, problems: list[Problem]) -> AppSpec | None:
+    """Resolve one app to its AppSpec; append its problems (and return None) when it has any."""
+    resolved = resolve_app(raw, ctx, index, problems)
+    return resolved.spec if resolved else None
+
+
+def _located(issues: list[tuple[str | None, str]], ctx: Context, label: str) -> list[Problem]:
     located = [(key, message, ctx.locate(key) or (None, None)) for key, message in issues]
     located.sort(key=lambda item: item[2][0] or 0)  # file order when lines are known
-    for key, message, (line, column) in located:
-        problems.append(Problem(ctx.label, label, key, message, line, column))
-    return None if issues else spec
+    return [Problem(ctx.label, label, key, msg, line, col) for key, msg, (line, col) in located]
 
 
 def _resolve(
-    keys: AppKeys, ctx: Context, report: Callable[[str | None, str], None]
-) -> AppSpec | None:
-    values: dict[str, Any] = {}
-    for canonical, entry in keys.attrs.items():
+    keys: AppKeys, ctx: Context, report: Report
+) -> tuple[AppSpec, Draft, dict[str, str]] | None:
+    """The phases, in order; None when a problem leaves nothing sensible to resolve further."""
+    draft = Draft(keys, ctx, report)
+    _read_values(draft)
+    profile_env = _read_profiles(draft)
+    cwd = _resolve_cwd(draft)
+    if cwd is None:
+        return None  # every path below would be reported missing too
+    env, env_origins = _environment(draft, profile_env)
+    found = _program(draft, cwd, env)
+    if found is None:
+        return None
+    if program.is_python(found.interpreter) and "PYTHONUNBUFFERED" not in env:
+        env["PYTHONUNBUFFERED"] = "1"  # print() reaches the log as it happens
+        env_origins["PYTHONUNBUFFERED"] = "corral"
+    name = _name(draft, found)
+    _instances(draft, found, env)
+    _logs(draft, cwd)
+    _watch(draft, cwd)
+    _check(draft, name, env)
+    fields = {k: v for k, v in draft.values.items() if k not in _NOT_SPEC_FIELDS}
+    fields.update(name=name, script=found.script, cwd=cwd, interpreter=found.interpreter, env=env)
+    fields.update(source=ctx.source)
+    return AppSpec(**fields), draft, env_origins
+
+
+def _read_values(draft: Draft) -> None:
+    """Coerce each attribute the file gives, then the command line's over them.
+
+    What neither gives keeps AppSpec's default (origin "default").
+    """
+    for canonical, entry in draft.keys.attrs.items():
         try:
-            values[canonical] = coerce.COERCE[KINDS[canonical]](entry.value)
+            draft.values[canonical] = coerce.COERCE[KINDS[canonical]](entry.value)
+            draft.origins[canonical] = Origin(draft.ctx.origin, entry.key)
         except ValueError as exc:
-            report(entry.key, str(exc))
-    profile_env: dict[str, str | None] = {}
-    for profile, entry in keys.profiles.items():
+            draft.report(entry.key, str(exc))
+    for canonical, value in draft.ctx.overrides.items():
+        try:
+            draft.values[canonical] = coerce.COERCE[KINDS[canonical]](value)
+            draft.origins[canonical] = Origin("cli")
+        except ValueError as exc:
+            draft.report(canonical, f"(from the command line) {exc}")
+
+
+def _read_profiles(draft: Draft) -> dict[str, str | None]:
+    """Check every `env_<profile>` table; return the one `--env` selects (or none)."""
+    chosen: dict[str, str | None] = {}
+    for profile, entry in draft.keys.profiles.items():
         try:
             table = coerce.env(entry.value)
         except ValueError as exc:
-            report(entry.key, str(exc))
+            draft.report(entry.key, str(exc))
             continue
-        if profile == ctx.env_profile:
-            profile_env = table
+        if profile == draft.ctx.env_profile:
+            chosen = table
+    wanted = draft.ctx.env_profile
+    if wanted is not None and wanted not in draft.keys.profiles:
+        draft.warn(None, f"has no env_{wanted}; it runs with its plain env (as in PM2)")
+    return chosen
 
-    def written(canonical: str) -> str:
-        entry = keys.attrs.get(canonical)
-        return entry.key if entry else canonical
 
-    cwd = _resolve_cwd(values.get("cwd"), ctx.base_dir, written("cwd"), report)
-    if cwd is None:
-        return None  # every path below would be reported missing too
-    env = _build_env(values, keys, ctx, profile_env)
-    search_path = env.get("PATH", ctx.base_env.get("PATH", os.defpath))
-
-    if "script" not in values:
-        if "script" not in keys.attrs:
-            report("script", "script is required (the program to run)")
+def _resolve_cwd(draft: Draft) -> str | None:
+    value: str | None = draft.values.get("cwd")
+    if value is None:
+        return os.path.normpath(draft.ctx.base_dir)
+    cwd = absolute(value, draft.ctx.base_dir)
+    if not os.path.isdir(cwd):
+        draft.report(draft.written("cwd"), f"cwd not found: {cwd}")
         return None
-    original: str = values["script"]
-    script, command = _resolve_script(original, cwd, search_path, written("script"), report)
-    args: tuple[str, ...] = values.get("args", ())
+    return cwd
+
+
+def _environment(
+    draft: Draft, profile_env: Mapping[str, str | None]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """base env (minus filter_env) < deploy.<profile>.env < env < env_<profile> < port."""
+    profile = draft.ctx.env_profile
+    layers: list[tuple[str, Mapping[str, str | None]]] = [
+        (f"deploy.{profile}.env", draft.ctx.deploy_env),
+        (draft.written("env"), draft.values.get("env", {})),
+        (f"{PROFILE_PREFIX}{profile}", profile_env),
+    ]
+    if "port" in draft.values:
+        layers.append((draft.written("port"), {"PORT": str(draft.values["port"])}))
+    entry = draft.keys.attrs.get("filter_env")
+    exact = entry is not None and isinstance(entry.value, str)
+    return layer_env(draft.ctx.base_env, draft.values.get("filter_env", False), exact, layers)
+
+
+def _program(draft: Draft, cwd: str, env: Mapping[str, str]) -> Program | None:
+    """The script (a file, a program on PATH, or a shell command) and its interpreter."""
+    if "script" not in draft.values:
+        if "script" not in draft.keys.attrs:
+            draft.report("script", "script is required (the program to run)")
+        return None
+    written: str = draft.values["script"]
+    search_path = env.get("PATH", draft.ctx.base_env.get("PATH", os.defpath))
+    script, command = program.resolve_script(
+        written, cwd, search_path, draft.written("script"), draft.report
+    )
     interpreter: str | None = None
+    origin = "none"
     if command:
         for canonical in ("interpreter", "interpreter_args", "args"):
-            if values.get(canonical) not in (None, (), "none"):
-                report(written(canonical), "cannot be used with a command string as script")
-        args = ("-c", original)
-    elif "interpreter" in values:
-        interpreter = _explicit_interpreter(values["interpreter"], cwd, search_path, report)
+            if draft.values.get(canonical) not in (None, (), "none"):
+                draft.report(
+                    draft.written(canonical), "cannot be used with a command string as script"
+                )
+        draft.derive("args", ("-c", written), "a command string runs as bash -c")
+    elif "interpreter" in draft.values:
+        interpreter = program.explicit_interpreter(
+            draft.values["interpreter"],
+            cwd,
+            search_path,
+            draft.written("interpreter"),
+            draft.report,
+        )
+        origin = "file"
     elif script is not None:
-        interpreter = _interpreter_by_extension(script, search_path, report)
+        interpreter = program.interpreter_by_extension(
+            script, search_path, draft.written("script"), draft.report
+        )
+        origin = "extension"
     if script is None:
         return None
-    if interpreter and os.path.basename(interpreter).startswith("python"):
-        env.setdefault("PYTHONUNBUFFERED", "1")
+    if origin == "extension" and interpreter is not None:
+        draft.origins["interpreter"] = Origin("derived", "by the script's extension")
+    return Program(written, script, command, interpreter, origin)
 
-    name: str = values.get("name") or default_name(original, command)
-    if values.get("append_env_to_name") and ctx.env_profile:
-        name = f"{name}-{ctx.env_profile}"
+
+def _name(draft: Draft, found: Program) -> str:
+    name: str = draft.values.get("name") or default_name(found.written, found.command)
+    if "name" not in draft.values:
+        draft.origins["name"] = Origin("derived", "from the script")
+    if draft.values.get("append_env_to_name") and draft.ctx.env_profile:
+        name = f"{name}-{draft.ctx.env_profile}"
+        draft.origins["name"] = Origin("derived", "append_env_to_name")
+    return name
+
+
+def _instances(draft: Draft, found: Program, env: Mapping[str, str]) -> None:
+    """exec_mode and shared sockets: PM2's Node rule, and `listen` implying cluster."""
+    values = draft.values
+    if _node_cluster(found.interpreter, draft.keys, values):
+        # PM2 switches Node apps with `instances` to cluster mode; corral shares their port.
+        draft.derive("exec_mode", "cluster", "a Node app with instances (as PM2)")
+        port = values.get("port") or env.get("PORT")
+        if port and not values.get("listen"):
+            draft.derive("listen", (f":{port}",), "the Node app's PORT")
+    if values.get("listen"):
+        if values.get("exec_mode") == "fork":
+            draft.report(
+                draft.written("listen"),
+                "shared sockets need exec_mode = 'cluster' (or leave it out)",
+            )
+        if values.get("exec_mode") != "cluster":
+            draft.derive("exec_mode", "cluster", "listen shares sockets among instances")
+
+
+def _node_cluster(interpreter: str | None, keys: AppKeys, values: Mapping[str, Any]) -> bool:
+    """PM2's rule: a node app with `instances` given, and exec_mode not forced to fork."""
+    given = "instances" in keys.attrs
+    return program.is_node(interpreter) and given and values.get("exec_mode") != "fork"
+
+
+def _logs(draft: Draft, cwd: str) -> None:
+    """Log paths made absolute, and PM2's defaults for merging and timestamps."""
+    values = draft.values
     for key in _PATH_KEYS:
         path = values.get(key)
         if path is None or path == coerce.DEV_NULL:
             continue
         if not (key == "log_file" and path == coerce.LOG_FILE_DEFAULT):
-            values[key] = _absolute(path, cwd)
+            values[key] = absolute(path, cwd)
     if values.get("disable_logs"):
         values.update(out_file=coerce.DEV_NULL, error_file=coerce.DEV_NULL, log_file=None)
-    watch = values.get("watch", False)
+    if "merge_logs" not in values:
+        # PM2 (Common.verifyConfs): merged only for an app without `instances` that is
+        # not written as cluster; otherwise each process's files get `-<id>`.
+        entry = draft.keys.attrs.get("instances")
+        counted = entry is not None and _pm2_truthy_instances(entry.value)
+        cluster = "exec_mode" in draft.keys.attrs and values.get("exec_mode") == "cluster"
+        why = "instances or cluster given: one file per process (as PM2)"
+        if not (counted or cluster):
+            why = "no instances given: one file for the app (as PM2)"
+        draft.derive("merge_logs", not (counted or cluster), why)
+    if values.get("time") and values.get("log_date_format"):
+        draft.warn(draft.written("log_date_format"), "ignored: time = true wins (as in PM2)")
+        draft.derive("log_date_format", None, "time = true wins (as in PM2)")
+
+
+def _pm2_truthy_instances(value: object) -> bool:
+    """PM2 tests `!app.instances` after "max" -> 0 and parseInt: 0, "max" and "" are falsy."""
+    if isinstance(value, str):
+        leading = re.match(r"\s*[+-]?\d+", value)  # parseInt reads a leading number
+        return leading is not None and int(leading.group()) != 0
+    return bool(value)
+
+
+def _watch(draft: Draft, cwd: str) -> None:
+    watch = draft.values.get("watch", False)
     if isinstance(watch, tuple):
-        values["watch"] = tuple(_absolute(path, cwd) for path in watch)
+        draft.values["watch"] = tuple(absolute(path, cwd) for path in watch)
 
-    if _node_cluster(interpreter, keys, values):
-        # PM2 switches Node apps with `instances` to cluster mode; corral shares their port.
-        values["exec_mode"] = "cluster"
-        port = values.get("port") or env.get("PORT")
-        if port and not values.get("listen"):
-            values["listen"] = (f":{port}",)
-    if values.get("listen"):
-        if values.get("exec_mode") == "fork":
-            report(written("listen"), "shared sockets need exec_mode = 'cluster' (or leave it out)")
-        values["exec_mode"] = "cluster"
-    fields = {k: v for k, v in values.items() if k not in _NOT_SPEC_FIELDS}
-    fields.update(
-        name=name,
-        script=script,
-        cwd=cwd,
-        args=args,
-        interpreter=interpreter,
-        env=env,
-        source=ctx.source,
+
+def _check(draft: Draft, name: str, env: Mapping[str, str]) -> None:
+    """Checks on the resolved whole: the name as a target, sizes that must fit."""
+    namespace = draft.values.get("namespace", "default")
+    checks.check_names(
+        name, namespace, draft.written("name"), draft.written("namespace"), draft.report
     )
-    return AppSpec(**fields)
-
-
-def _node_cluster(interpreter: str | None, keys: AppKeys, values: Mapping[str, Any]) -> bool:
-    """PM2's rule: a node app with `instances` given, and exec_mode not forced to fork."""
-    is_node = interpreter is not None and os.path.basename(interpreter) in ("node", "nodejs")
-    return is_node and "instances" in keys.attrs and values.get("exec_mode") != "fork"
-
-
-def _absolute(path: str, base: str) -> str:
-    return os.path.normpath(os.path.join(base, os.path.expanduser(path)))
-
-
-def _resolve_cwd(
-    value: str | None, base_dir: str, key: str, report: Callable[[str | None, str], None]
-) -> str | None:
-    cwd = _absolute(value, base_dir) if value is not None else os.path.normpath(base_dir)
-    if value is not None and not os.path.isdir(cwd):
-        report(key, f"cwd not found: {cwd}")
-        return None
-    return cwd
-
-
-def _build_env(
-    values: Mapping[str, Any], keys: AppKeys, ctx: Context, profile_env: Mapping[str, str | None]
-) -> dict[str, str]:
-    """base env (minus filter_env) < deploy.<profile>.env < env < env_<profile> < port."""
-    env = dict(ctx.base_env)
-    dropped = values.get("filter_env", False)
-    if dropped is True:
-        env = {}
-    elif isinstance(dropped, tuple):
-        exact = isinstance(keys.attrs["filter_env"].value, str)
-        env = {
-            k: v
-            for k, v in env.items()
-            if not (k in dropped if exact else any(part in k for part in dropped))
-        }
-    layers = (ctx.deploy_env, values.get("env", {}), profile_env)
-    for layer in layers:
-        for name, value in layer.items():
-            if value is None:
-                env.pop(name, None)  # `FOO: null` unsets an inherited variable
-            else:
-                env[name] = value
-    if "port" in values:
-        env["PORT"] = str(values["port"])
-    return env
-
-
-def _resolve_script(
-    script: str, cwd: str, search_path: str, key: str, report: Callable[[str | None, str], None]
-) -> tuple[str | None, bool]:
-    """(absolute script or None, whether it is a shell command run with bash -c)."""
-    candidate = _absolute(script, cwd)
-    if os.path.isfile(candidate):
-        return candidate, False
-    if is_command(script):
-        return shutil.which("bash", path=search_path) or "/bin/bash", True
-    if "/" not in script and (found := shutil.which(script, path=search_path)):
-        return os.path.abspath(found), False
-    if os.path.isdir(candidate):
-        report(key, f"script is a folder, not a file: {candidate}")
-    elif "/" in script or os.path.splitext(script)[1]:
-        report(key, f"script not found: {candidate}")
-    else:
-        report(key, f"script not found: {candidate} (nor {script!r} on PATH)")
-    return None, False
-
-
-def _explicit_interpreter(
-    value: str, cwd: str, search_path: str, report: Callable[[str | None, str], None]
-) -> str | None:
-    if value.strip().lower() == "none":
-        return None
-    if "/" in value:
-        path = _absolute(value, cwd)
-        if not os.path.isfile(path):
-            report("interpreter", f"interpreter not found: {path}")
-        return path
-    candidates = (value, "python3") if value == "python" else (value,)
-    for candidate in candidates:
-        if found := shutil.which(candidate, path=search_path):
-            return os.path.abspath(found)
-    report("interpreter", f"interpreter {value!r} not found on PATH")
-    return None
-
-
-def _interpreter_by_extension(
-    script: str, search_path: str, report: Callable[[str | None, str], None]
-) -> str | None:
-    extension = os.path.splitext(script)[1].lower()
-    programs = EXTENSION_INTERPRETERS.get(extension)
-    if programs is None:
-        if not os.access(script, os.X_OK):
-            report(
-                "script", f"{script} is not executable and has no known extension; set interpreter"
-            )
-        return None
-    if programs == ("<python>",):
-        return sys.executable
-    for program in programs:
-        if found := shutil.which(program, path=search_path):
-            return os.path.abspath(found)
-    wanted = " or ".join(repr(p) for p in programs)
-    report("interpreter", f"{wanted} is needed to run {extension} scripts and is not on PATH")
-    return None
+    checks.check_env(env, draft.written("env"), draft.report)
+    args = draft.values.get("args", ())
+    checks.check_args(
+        args, draft.values.get("interpreter_args", ()), draft.written("args"), draft.report
+    )
 
 
 def spec_from_mapping(
@@ -316,20 +402,22 @@ def spec_from_mapping(
 ) -> AppSpec:
     """Validate and resolve one app given as a dict (the CLI builds one from its flags).
 
-    `cwd` is where relative paths start (the shell's cwd for the CLI). Raises ConfigError.
+    `cwd` is where relative paths start (the shell's cwd for the CLI); `base_env` defaults
+    to the user's environment (`user_environ`). Raises ConfigError.
     """
     ctx = Context(
         label=file_label,
         base_dir=os.path.abspath(cwd),
-        base_env=os.environ if base_env is None else base_env,
+        base_env=user_environ() if base_env is None else base_env,
         env_profile=env_profile,
         source=source,
+        origin="cli" if file_label == "<command line>" else "file",
     )
     problems: list[Problem] = []
-    spec = build_app(raw, ctx, 0, problems)
+    resolved = resolve_app(raw, ctx, 0, problems)
     if env_profile is not None and f"{PROFILE_PREFIX}{env_profile}" not in raw:
-        label = spec.name if spec else label_for(raw, 0)
+        label = resolved.spec.name if resolved else label_for(raw, 0)
         problems.append(Problem(file_label, label, None, f"unknown env profile {env_profile!r}"))
-    if problems or spec is None:
+    if problems or resolved is None:
         raise ConfigError(problems)
-    return spec
+    return resolved.spec

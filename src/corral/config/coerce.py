@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from corral.config import limits
 from corral.config.units import parse_duration, parse_memory
 
 DEV_NULL = "/dev/null"
@@ -54,6 +55,13 @@ def text(value: object) -> str:
         raise ValueError(f"must be a string, not {describe(value)}")
     if not value.strip():
         raise ValueError("must not be empty")
+    return _no_nul(value)
+
+
+def _no_nul(value: str) -> str:
+    """No program can be given a NUL byte (execve ends a string there): refuse it at load."""
+    if "\0" in value:
+        raise ValueError(f"must not contain a NUL character: {value[:60]!r}")
     return value
 
 
@@ -104,23 +112,23 @@ def argv(value: object) -> tuple[str, ...]:
     """A list of words, or one string split like a shell would (quotes respected)."""
     if isinstance(value, str):
         try:
-            return tuple(shlex.split(value))
+            return tuple(shlex.split(_no_nul(value)))
         except ValueError as exc:
-            raise ValueError(f"cannot split {value!r} into words: {exc}") from None
+            raise ValueError(f"cannot split {value[:60]!r} into words: {exc}") from None
     return strings(value)
 
 
 def strings(value: object) -> tuple[str, ...]:
     """A list of strings (numbers written out); a lone string is a one-item list."""
     if isinstance(value, str):
-        return (value,)
+        return (_no_nul(value),)
     if not isinstance(value, list | tuple):
         raise ValueError(f"must be a string or a list of strings, not {describe(value)}")
     items: list[str] = []
     for item in value:
         if isinstance(item, bool) or not isinstance(item, str | int | float):
-            raise ValueError(f"must hold only strings, not {describe(item)} ({item!r})")
-        items.append(str(item))
+            raise ValueError(f"must hold only strings, not {describe(item)} ({item!r:.60})")
+        items.append(_no_nul(str(item)))
     return tuple(items)
 
 
@@ -136,14 +144,11 @@ def exit_codes(value: object) -> tuple[int, ...]:
     return tuple(codes)
 
 
-MAX_INSTANCES = 1024
-
-
 def instances(value: object, cpus: int | None = None) -> int:
     """A process count: "max"/0 = one per CPU, -k = CPUs minus k.
 
     PM2 quietly runs one instance when -k leaves none and accepts any count; a count that
-    cannot be what was meant (no CPU left, or over MAX_INSTANCES) is an error here.
+    cannot be what was meant (no CPU left, or over limits.MAX_INSTANCES) is an error here.
     """
     available = cpus or os.cpu_count() or 1
     if isinstance(value, str) and value.strip().lower() == "max":
@@ -152,8 +157,8 @@ def instances(value: object, cpus: int | None = None) -> int:
         number = integer(value)
     except ValueError:
         raise ValueError(f'must be a number or "max", not {value!r}') from None
-    if number > MAX_INSTANCES:
-        raise ValueError(f"must be at most {MAX_INSTANCES}, not {number}")
+    if number > limits.MAX_INSTANCES:
+        raise ValueError(f"must be at most {limits.MAX_INSTANCES}, not {number}")
     if number > 0:
         return number
     if available + number < 1:
@@ -267,10 +272,26 @@ def env_value(value: object) -> str | None:
 
 
 def env(value: object) -> dict[str, str | None]:
-    """A table of variables; values are written out as text (objects as JSON)."""
+    """A table of variables; values are written out as text (objects as JSON).
+
+    A name must be one execve can pass on (not empty, no `=`, no NUL), a value no NUL:
+    otherwise the child could not be started, and that is known now.
+    """
     if not isinstance(value, Mapping):
         raise ValueError(f"must be a table/object of variables, not {describe(value)}")
-    return {str(name): env_value(item) for name, item in value.items()}
+    table: dict[str, str | None] = {}
+    for key, item in value.items():
+        name = str(key)
+        if not name:
+            raise ValueError("a variable name must not be empty")
+        if "=" in name or "\0" in name:
+            what = "'='" if "=" in name else "a NUL character"
+            raise ValueError(f"variable name {name[:60]!r} must not contain {what}")
+        text_value = env_value(item)
+        if text_value is not None and "\0" in text_value:
+            raise ValueError(f"variable {name[:60]} must not contain a NUL character")
+        table[name] = text_value
+    return table
 
 
 def listen(value: object) -> tuple[str, ...]:

@@ -14,30 +14,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corral.config import bounds, limits
 from corral.config.errors import ConfigError, Problem
 from corral.config.positions import Positions, toml_positions, yaml_positions
 
 NODE_TIMEOUT_S = 10.0
 _MARK = "@@corral-config@@"
+_NODE_HEAP_MB = 512  # a JS file that builds a huge object fails in node, not in the machine
+
+# Prints the value as JSON after the mark, unless it is past limits.MAX_FILE_BYTES.
+_EMIT = f"""
+function emit(v) {{
+  const s = JSON.stringify(v === undefined ? null : v);
+  if (s.length > {limits.MAX_FILE_BYTES}) {{
+    const mib = {limits.MAX_FILE_BYTES // 2**20};
+    process.stderr.write("Error: the config is larger than " + mib + " MiB as JSON");
+    process.exit(1);
+  }}
+  process.stdout.write("\\n{_MARK}" + s);
+}}
+"""
 
 # Dynamic import reads CommonJS (default = module.exports) and ES modules alike.
-_NODE_MODULE = f"""
+_NODE_MODULE = f"""{_EMIT}
 const {{ pathToFileURL }} = require("url");
 import(pathToFileURL(process.argv[1]).href).then((m) => {{
   const v = m && "default" in m ? m.default : m;
-  process.stdout.write("\\n{_MARK}" + JSON.stringify(v === undefined ? null : v));
+  emit(v);
 }}).catch((e) => {{ process.stderr.write(String((e && e.stack) || e)); process.exit(1); }});
 """
 
 # What PM2 does with a .json file: evaluate it as one JS expression, in an empty context.
-_NODE_EXPRESSION = f"""
+_NODE_EXPRESSION = f"""{_EMIT}
 const vm = require("vm");
 const fs = require("fs");
 const p = process.argv[1];
 try {{
   const v = vm.runInNewContext("(" + fs.readFileSync(p, "utf8") + "\\n)", {{}},
                                {{ filename: p, timeout: 5000 }});
-  process.stdout.write("\\n{_MARK}" + JSON.stringify(v === undefined ? null : v));
+  emit(v);
 }} catch (e) {{ process.stderr.write(String((e && e.stack) || e)); process.exit(1); }}
 """
 
@@ -66,13 +81,40 @@ def read_document(path: Path, *, label: str, env: Mapping[str, str]) -> Document
 
     Raises ConfigError with located problems when the file cannot be read or parsed.
     """
+    text = _read_bounded(path, label)
+    suffix = path.suffix.lower()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return _parse(text, suffix, path, label, env)
+    except RecursionError:  # a backstop: the scans in bounds.py should have caught it
+        message = f"nested too deeply to read (more than {bounds.PARSE_DEPTH} levels?)"
+        raise ConfigError([Problem(label, None, None, message)]) from None
+
+
+def _read_bounded(path: Path, label: str) -> str:
+    """The file's text, refused past limits.MAX_FILE_BYTES before it is all in memory."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limits.MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError([Problem(label, None, None, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError([Problem(label, None, None, f"cannot read the file: {exc}")]) from None
-    suffix = path.suffix.lower()
+    if len(data) > limits.MAX_FILE_BYTES:
+        message = f"the file is larger than {limits.MAX_FILE_BYTES // 1024 // 1024} MiB"
+        raise ConfigError([Problem(label, None, None, message)])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(label, None, None, f"cannot read the file: {exc}")]) from None
+
+
+def _refuse(breach: bounds.Breach | None, label: str) -> None:
+    if breach is not None:
+        problem = Problem(label, None, None, breach.message, breach.line, breach.column)
+        raise ConfigError([problem])
+
+
+def _parse(text: str, suffix: str, path: Path, label: str, env: Mapping[str, str]) -> Document:
     if suffix == ".toml":
         return _read_toml(text, label)
     if suffix in (".json", ".json5"):
@@ -96,6 +138,7 @@ def read_document(path: Path, *, label: str, env: Mapping[str, str]) -> Document
 def _read_toml(text: str, label: str) -> Document:
     import tomllib  # lazily, like every parser here: most CLI commands read no config
 
+    _refuse(bounds.scan_text(text, toml=True), label)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -114,6 +157,7 @@ def _read_toml(text: str, label: str) -> Document:
 
 def _read_json(text: str, path: Path, label: str, env: Mapping[str, str]) -> Document:
     """Strict JSON, then JSON5 (comments, trailing commas), then node as PM2 would."""
+    _refuse(bounds.scan_text(text, toml=False), label)
     try:
         return Document(json.loads(text))
     except json.JSONDecodeError as exc:
@@ -140,6 +184,7 @@ def _read_yaml(text: str, label: str) -> Document:
     import yaml  # lazily: the CLI imports this package on every command
 
     try:
+        _refuse(bounds.scan_yaml(text), label)
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -175,7 +220,7 @@ def _run_node(program: str, path: Path, label: str, env: Mapping[str, str], *, w
     absolute = path.resolve()
     try:
         run = subprocess.run(
-            [node, "-e", program, str(absolute)],
+            [node, f"--max-old-space-size={_NODE_HEAP_MB}", "-e", program, str(absolute)],
             cwd=absolute.parent,
             env=dict(env),
             capture_output=True,

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.config import coerce
-from corral.config.build import Context, Locate, build_app, label_for, spec_from_mapping
+from corral.config import bounds, coerce, limits
+from corral.config.build import Context, Locate, Resolved, label_for, resolve_app, spec_from_mapping
+from corral.config.environment import user_environ
 from corral.config.errors import ConfigError, Problem
 from corral.config.formats import read_document
 from corral.config.positions import Path as KeyPath
@@ -48,6 +49,10 @@ class Ecosystem:
     """Resolved apps, in file order (only those asked for with `only`)."""
     deploy: dict[str, Any]
     """The `deploy` section as written (profile -> settings); empty if absent."""
+    resolved: tuple[Resolved, ...] = ()
+    """Each app of `apps` with where its settings came from (for `corral config`)."""
+    warnings: tuple[Problem, ...] = ()
+    """What was accepted but may not be what was meant; the CLI prints them."""
 
 
 def find_default_config(cwd: Path) -> Path | None:
@@ -65,18 +70,26 @@ def load_ecosystem(
     env_profile: str | None = None,
     base_env: Mapping[str, str] | None = None,
     only: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Ecosystem:
     """Read, validate and resolve the apps of an ecosystem file; raise ConfigError if wrong.
 
     `env_profile` selects `env_<profile>` (and `deploy.<profile>.env`); `base_env` is the
-    environment the apps inherit (default: ours); `only` keeps just the apps so named.
+    environment the apps inherit (default: the user's, see `user_environ`); `only` keeps
+    just the apps so named; `overrides` are attributes from the command line, laid over
+    every app's (`start FILE --no-autostart`).
     """
     label = os.fspath(path)
     absolute = os.path.abspath(label)
-    env = os.environ if base_env is None else base_env
+    env = user_environ() if base_env is None else base_env
     document = read_document(Path(absolute), label=label, env=env)
+    _check_bounds(document.data, label, document.positions)
     problems: list[Problem] = []
     entries, deploy = _split_top_level(document.data, label, document.positions, problems)
+    if len(entries) > limits.MAX_APPS:
+        message = f"{len(entries):,} apps; at most {limits.MAX_APPS:,} are allowed in one file"
+        key = "apps" if isinstance(document.data, Mapping) else None
+        raise ConfigError([Problem(label, None, key, message)])
     raw_apps = [raw for raw, _ in entries]
 
     deploy_env: dict[str, str | None] = {}
@@ -88,7 +101,7 @@ def load_ecosystem(
     if only is not None:
         selected = _select(only, raw_apps, label, problems)
 
-    apps: list[AppSpec] = []
+    resolved: list[Resolved] = []
     seen: dict[str, int] = {}
     for index in selected:
         raw, root = entries[index]
@@ -100,20 +113,59 @@ def load_ecosystem(
             source=absolute,
             deploy_env=deploy_env,
             locate=_locator(document.positions, root),
+            overrides=overrides or {},
         )
-        spec = build_app(raw, ctx, index, problems)
-        if spec is None:
+        app = resolve_app(raw, ctx, index, problems)
+        if app is None:
             continue
-        if spec.name in seen:
+        name = app.spec.name
+        if name in seen:
             where = ctx.locate("name") or (None, None)
-            message = f"duplicate app name {spec.name!r} (app #{seen[spec.name] + 1} has it too)"
-            problems.append(Problem(label, spec.name, "name", message, *where))
+            message = f"duplicate app name {name!r} (app #{seen[name] + 1} has it too)"
+            problems.append(Problem(label, name, "name", message, *where))
             continue
-        seen[spec.name] = index
-        apps.append(spec)
+        seen[name] = index
+        resolved.append(app)
+    processes = sum(app.spec.instances for app in resolved)
+    if processes > limits.MAX_PROCESSES:
+        message = (
+            f"{processes:,} instances in all; at most {limits.MAX_PROCESSES:,} per file "
+            f"(and {limits.MAX_INSTANCES:,} per app)"
+        )
+        problems.append(Problem(label, None, "instances", message))
     if problems:
         raise ConfigError(problems)
-    return Ecosystem(path=absolute, apps=tuple(apps), deploy=deploy)
+    warnings = tuple(warning for app in resolved for warning in app.warnings)
+    return Ecosystem(
+        path=absolute,
+        apps=tuple(app.spec for app in resolved),
+        deploy=deploy,
+        resolved=tuple(resolved),
+        warnings=warnings,
+    )
+
+
+def _check_bounds(data: Any, label: str, positions: Positions) -> None:
+    """Nesting and size past config.limits, named by app and key where it is in an app."""
+    found = bounds.walk(data)
+    if found is None:
+        return
+    path, message = found
+    app: str | None = None
+    key: str | None = ".".join(str(part) for part in path) or None
+    start = 2 if path[:1] in (("apps",), ("pm2",)) else 1 if isinstance(data, list) else None
+    if start is not None and len(path) > start:
+        container = data[path[0]] if start == 2 else data
+        index = path[start - 1]
+        if isinstance(index, int) and isinstance(container[index], Mapping):
+            app = label_for(container[index], index)
+            key = str(path[start])
+    line, column = None, None
+    for depth in range(len(path), 0, -1):  # the deepest located key on the way
+        if (where := positions.get(path[:depth])) is not None:
+            line, column = where
+            break
+    raise ConfigError([Problem(label, app, key, message, line, column)])
 
 
 def _locator(positions: Positions, root: KeyPath) -> Locate:

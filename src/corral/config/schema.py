@@ -177,9 +177,23 @@ def suggest(key: str, choices: list[str] | None = None) -> str:
         folded = {known.lower(): known for known in pool}
         close = difflib.get_close_matches(key.lower(), list(folded), n=1, cutoff=0.6)
         close = [folded[c] for c in close]
-    if not close and len(key) >= 3:  # "prod" for "production" is too short for difflib
+    if not close and len(key) >= 3:  # "prod" and "production" are too far apart for difflib
         close = [known for known in pool if known.startswith(key)][:1]
+        close = close or [known for known in pool if len(known) >= 3 and key.startswith(known)][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_EITHER_TRUE = frozenset({"merge_logs"})
+"""Flags PM2 reads from either spelling, true if either is (`merge_logs || combine_logs`)."""
+
+
+def _truthy(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _same_twice(canonical: str, first: Entry, value: object) -> bool:
+    """Two spellings of one attribute that cannot conflict: equal, or PM2's either-true flags."""
+    return canonical in _EITHER_TRUE or first.value == value
 
 
 def normalise_keys(raw: Mapping[str, Any], report: Callable[[str, str], None]) -> AppKeys:
@@ -191,8 +205,11 @@ def normalise_keys(raw: Mapping[str, Any], report: Callable[[str, str], None]) -
         canonical = SPELLINGS.get(key)
         if canonical is not None:
             if canonical in attrs:
-                first = attrs[canonical].key
-                report(key, f"{canonical!r} is given twice (as {first!r} and as {key!r})")
+                if not _same_twice(canonical, attrs[canonical], value):
+                    first = attrs[canonical].key
+                    report(key, f"{canonical!r} is given twice (as {first!r} and as {key!r})")
+                elif canonical in _EITHER_TRUE and _truthy(value):
+                    attrs[canonical] = Entry(key, value)
                 continue
             attrs[canonical] = Entry(key, value)
         elif key.startswith(PROFILE_PREFIX) and len(key) > len(PROFILE_PREFIX):

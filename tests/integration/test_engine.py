@@ -217,3 +217,27 @@ async def test_subscribe_snapshot_then_live(sup: Sup) -> None:
             break
     assert any(isinstance(e, StateChanged) and e.info.status is S.STOPPING for e in seen)
     await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_exit_is_published_after_the_last_lines(sup: Sup) -> None:
+    """The `exited with code 1` message comes after the traceback that caused it.
+
+    The traceback is written as the interpreter exits, so the exit is often seen before
+    the pipe is read; ten instances make that race near certain on the old code.
+    """
+    s, rec = sup
+    await s.add([app("tracer.py", instances=10, autorestart=False)])
+
+    def ended(events: list[Event]) -> bool:
+        return sum(1 for e in events if isinstance(e, Lifecycle) and "exited" in e.message) == 10
+
+    events = await rec.wait_for(ended, timeout=30)
+    for pm_id in range(10):
+        mine = [e for e in events if getattr(e, "id", None) == pm_id]
+        last_line = max(
+            i for i, e in enumerate(mine) if isinstance(e, LogLines) and b"the last line" in e.block
+        )
+        exited = next(
+            i for i, e in enumerate(mine) if isinstance(e, Lifecycle) and "exited" in e.message
+        )
+        assert last_line < exited, f"[{pm_id}] exit published before its traceback's last line"

@@ -380,7 +380,6 @@ class ManagedProcess:
             else f"killed by {self.exit_signal}"
         )
         level = "info" if run.ending is not Ending.EXIT or self.exit_code == 0 else "warn"
-        self._say(f"{how} after {duration_text(uptime_ms)}", level)
         if cleanup and tree.may_have_leftovers(run.pid, self.host.managed):
             # The root is gone; its descendants go too (systemd's control-group rule).
             await tree.terminate(
@@ -393,6 +392,9 @@ class ManagedProcess:
         _done, pending = await asyncio.wait(run.readers, timeout=DRAIN_TIMEOUT_S)
         for task in pending:
             task.cancel()
+        # Said only now: the lines the run wrote before it ended (a traceback written as
+        # the interpreter exits) are all published first, so a reader sees cause, then exit.
+        self._say(f"{how} after {duration_text(uptime_ms)}", level)
         run.popen.returncode = self.exit_code if self.exit_code is not None else -1
         spawn.close_quietly(run.popen)
         self.host.managed.discard(run.pid)

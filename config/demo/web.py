@@ -20,4 +20,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
 print(f"listening on http://127.0.0.1:{PORT}", flush=True)
-server.serve_forever()
+try:
+    server.serve_forever()
+except KeyboardInterrupt:  # corral stops apps with SIGINT (PM2's kill_signal): a clean exit
+    print("web: stopping", flush=True)
+    server.server_close()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+
 import pytest
 
 from corral.engine.events import LogLines, MetricsSample, Removed, StateChanged
 from corral.engine.states import ProcessState
 from corral.tui.feed import Feed
+from corral.tui.history import recent_lines
 from corral.tui.logtext import MAX_LINE_CHARS, clean
 from corral.tui.model import POINTS, LogStore
+from corral.tui.records import RULE, Kind, LogRecord, Stamper, layout
 from tests.tui.scripted import T0, demo_events, info, spec
 
 
@@ -37,16 +43,25 @@ def test_clean_cuts_very_long_lines() -> None:
     assert text.endswith(f"(+{1_000_000 - MAX_LINE_CHARS} chars)")
 
 
+def rec(text: str, pm_id: int = 0, kind: Kind = "out", *, earlier: bool = False) -> LogRecord:
+    """A record of app `web` (history has no time)."""
+    return LogRecord(None if earlier else T0, "web", pm_id, kind, text, earlier=earlier)
+
+
+def texts(records: list[LogRecord]) -> list[str]:
+    return [r.text for r in records]
+
+
 def test_log_store_is_bounded_and_orders_history_first() -> None:
-    """Each process keeps its last N lines; history read late still comes first."""
+    """Each process keeps its last N lines; history read late still comes first, ruled off."""
     store = LogStore(per_process=3)
-    store.add(0, ["a1", "a2"])
-    store.add(1, ["b1"])
-    store.add(0, ["a3", "a4"])
-    assert store.view(None) == ["a2", "b1", "a3", "a4"]
-    store.add_history(1, ["old"])
-    assert store.view([1]) == ["old", "b1"]
-    assert store.view(None, query="A3") == ["a3"]
+    store.add(0, [rec("a1"), rec("a2")])
+    store.add(1, [rec("b1", 1)])
+    store.add(0, [rec("a3"), rec("a4")])
+    assert texts(store.view(None)) == ["a2", "b1", "a3", "a4"]
+    store.add_history(1, [rec("old", 1, earlier=True)])
+    assert store.view([1]) == [rec("old", 1, earlier=True), RULE, rec("b1", 1)]
+    assert texts(store.view(None, query="A3")) == ["a3"]
 
 
 def test_feed_routes_events_and_respects_the_view() -> None:
@@ -61,7 +76,7 @@ def test_feed_routes_events_and_respects_the_view() -> None:
     assert feed.missed == 1 and not feed.pending
     feed.view.follow, feed.view.ids = True, frozenset({2})
     assert feed.take(LogLines.of(0, "web", "out", T0, (b"web line",))).lines == 0
-    assert all("worker[2]" in line for line in feed.visible_lines() if "[corral]" not in line)
+    assert all(r.id == 2 for r in feed.visible_lines() if r.app)
     feed.take(Removed(0, "web", T0))
     assert 0 not in feed.board.procs
     assert feed.take(MetricsSample(0, T0, 1.0, 1, 1.0, 1)).metrics is None
@@ -86,19 +101,56 @@ def test_rows_group_a_cluster_under_its_app() -> None:
 def test_history_that_repeats_live_lines_is_not_shown_twice() -> None:
     """Files read after the stream began end with the first live lines: those are dropped."""
     store = LogStore()
-    store.add(0, ["12:00:01 web[0] | two", "12:00:01 web[0] ! oops", "12:00:02 web[0] | three"])
-    history = [
-        "         web[0] | zero",
-        "         web[0] | one",
-        "         web[0] | two",
-        "         web[0] ! oops",
-    ]
-    store.add_history(0, history)
-    assert [line[9:] for line in store.view([0])] == [
-        "web[0] | zero",
-        "web[0] | one",
-        "web[0] | two",
-        "web[0] ! oops",
-        "web[0] | three",
-    ]
-    assert len(store.view([0])) == 5
+    store.add(0, [rec("two"), rec("oops", kind="err"), rec("three")])
+    history = ["zero", "one", "two"]
+    store.add_history(
+        0, [rec(t, earlier=True) for t in history] + [rec("oops", 0, "err", earlier=True)]
+    )
+    assert texts(store.view([0])) == ["zero", "one", RULE.text, "two", "oops", "three"]
+
+
+def test_layout_formats_at_render() -> None:
+    """A record becomes `HH:MM:SS name[id] mark text`; unknown times are blank and dimmed."""
+    stamper = Stamper()
+    line, spans = layout(LogRecord(T0, "web", 0, "err", "boom"), stamper)
+    assert line == "14:13:20 web[0] ! boom"
+    assert [role for *_, role in spans] == ["stamp", "app", "err"]
+    line, spans = layout(LogRecord(None, "web", None, "out", "old", earlier=True), stamper)
+    assert line == "         web | old"
+    assert spans == [(0, len(line), "earlier")]
+    line, _ = layout(LogRecord(T0, "", None, "warn", "stopping"), stamper)
+    assert line == "14:13:20 [corral] ▲ stopping"
+
+
+def test_history_keeps_what_the_files_know(tmp_path: Path) -> None:
+    """Stamps become times, JSON becomes lines like live ones, merged files claim no instance."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "api-out.log").write_text(
+        json.dumps(
+            {
+                "message": "listening",
+                "timestamp": "2026-12-05T10:01:02.123+00:00",
+                "type": "out",
+                "process_id": 3,
+                "app_name": "api",
+            }
+        )
+        + "\n"
+    )
+    api = spec("api", log_type="json")
+    [record] = recent_lines(api, 3, str(tmp_path), 10)
+    assert (record.text, record.id, record.kind) == ("listening", 3, "out")
+    assert record.ts == time.mktime((2026, 12, 5, 10, 1, 2, 0, 0, -1))
+
+    (logs / "web-out.log").write_text("2026-12-05T10:00:00: up\n2026-12-05T10:00:05: ready\n")
+    (logs / "web-error.log").write_text("2026-12-05T10:00:03: warn\n")
+    web = spec("web", time=True)
+    records = recent_lines(web, 0, str(tmp_path), 10)
+    assert texts(records) == ["up", "warn", "ready"], "merged by their stamps"
+    assert all(r.ts is not None and r.id == 0 for r in records)
+
+    (logs / "many-out.log").write_text("plain\n")
+    many = spec("many", instances=2, merge_logs=True)
+    [record] = recent_lines(many, 0, str(tmp_path), 10)
+    assert (record.ts, record.id, record.who()) == (None, None, "many")

@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from corral.engine.api import SupervisorAPI
-from corral.tui.base import HISTORY_LINES, LiveApp
+from corral.tui.base import HISTORY_LINES, Dirty, LiveApp, Source
 from corral.tui.widgets.confirm import ConfirmScreen
 from corral.tui.widgets.details import DetailsScreen
 from corral.tui.widgets.help import HelpScreen
@@ -38,8 +38,14 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("plus", "scale(1)", "Scale", "Add an instance of the selected app"),
     ("minus", "scale(-1)", "", "Remove the newest instance of the selected app"),
     ("slash", "search", "Search", "Search the logs (Enter keeps the search, Esc clears it)"),
-    ("f", "follow", "Follow", "Follow the logs on/off (off: pause and scroll freely)"),
+    (
+        "f",
+        "follow",
+        "Follow",
+        "Follow the newest log lines on/off (scrolling up pauses; End follows)",
+    ),
     ("a", "all_logs", "All/one", "Show every app's logs, or only the selected app's"),
+    ("w", "wrap", "Wrap", "Wrap long log lines on/off"),
     ("enter", "details", "Details", "Details: config, log files, restart history, env, cron"),
 )
 """Every key, once: bindings, the footer, the help screen and the palette all come from here."""
@@ -124,16 +130,17 @@ class CorralApp(LiveApp):
         self.search.open()
 
     def action_follow(self) -> None:
-        follow = not self.feed.view.follow
-        self._set_view(follow=follow)
-        if follow:
-            self.tail.scroll_end(animate=False)
+        self.follow(not self.feed.view.follow)
+
+    def action_wrap(self) -> None:
+        self.tail.wrap = not self.tail.wrap
+        self._title_tail()
 
     def action_all_logs(self) -> None:
         if self.feed.view.ids is None:
-            self._set_view(ids=frozenset(self._selected_ids()))
+            self.show_only(frozenset(self._selected_ids()))
         else:
-            self._set_view(ids=None)
+            self.show_only(None)
 
     def action_details(self) -> None:
         row = self._row()
@@ -178,7 +185,7 @@ class CorralApp(LiveApp):
 
     def _stop_then_exit(self, running: int) -> None:
         self.header.notice = f"stopping {running} apps…"
-        self._mark("header")
+        self._mark(Dirty.HEADER)
 
         async def stop() -> None:
             try:
@@ -220,7 +227,7 @@ class CorralApp(LiveApp):
 def make_app(
     api: SupervisorAPI,
     *,
-    source: str = "monit",
+    source: Source = "monit",
     home: str = "",
     clock: Callable[[], float] = time.time,
     theme: str | None = None,

@@ -11,9 +11,10 @@ for a firehose), so a thousand lines a second cost two or four appends a second.
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Literal
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -23,7 +24,7 @@ from textual.widgets import Footer, Input
 
 from corral.config.spec import AppSpec
 from corral.engine.api import SupervisorAPI
-from corral.engine.events import PERSISTENCE, Lifecycle
+from corral.engine.events import PERSISTENCE, Event, Lifecycle
 from corral.tui.backend import fetch_history, fetch_host
 from corral.tui.colours import Colours
 from corral.tui.feed import Feed
@@ -60,6 +61,24 @@ HISTORY_LINES = 200
 RETRY_S = 1.0
 """Wait before subscribing again after the stream broke (daemon restarting)."""
 
+Source = Literal["up", "monit"]
+"""`up`: the apps live and die with this UI; `monit`: they live in the daemon."""
+
+
+class Dirty(enum.Flag):
+    """What the next frame redraws."""
+
+    NONE = 0
+    TABLE = enum.auto()
+    """Rows whose text changed."""
+    TABLE_ALL = enum.auto()
+    """Every row (the theme changed: the cells' colours with it)."""
+    PANES = enum.auto()
+    """Which panes are shown, and all of them."""
+    HEADER = enum.auto()
+    TAIL = enum.auto()
+    """The tail rebuilt from the store (the view changed, history came)."""
+
 
 class LiveApp(App[int]):
     """The process table, the app panes and the merged log tail, kept up to date."""
@@ -73,7 +92,7 @@ class LiveApp(App[int]):
         self,
         api: SupervisorAPI,
         *,
-        source: str = "monit",
+        source: Source = "monit",
         home: str = "",
         clock: Callable[[], float] = time.time,
         history_lines: int = HISTORY_LINES,
@@ -91,7 +110,7 @@ class LiveApp(App[int]):
         self.feed = Feed()
         """The model: processes, metrics, stored log lines and the tail's view."""
         self.colours = Colours({})
-        self._dirty: set[str] = set()
+        self._dirty = Dirty.NONE
         self._dirty_panes: set[int] = set()
         self._frame_timer: Timer | None = None
         self._tail_timer: Timer | None = None
@@ -129,12 +148,12 @@ class LiveApp(App[int]):
         self._title_tail()
         self.set_interval(1.0, self._tick)
         self.table.focus()
-        self._mark("table", "panes", "header")
+        self._mark(Dirty.TABLE | Dirty.PANES | Dirty.HEADER)
         self.consume()
 
     @on(Relayout)
     def _relayout(self) -> None:
-        self._mark("table", "panes", "header")
+        self._mark(Dirty.TABLE | Dirty.PANES | Dirty.HEADER)
 
     def _apply_theme(self) -> None:
         colours = Colours(self.get_css_variables(), plain=self.no_color)
@@ -145,7 +164,7 @@ class LiveApp(App[int]):
         tail = self.tail
         tail.colours = colours
         tail.restyle()
-        self._mark("table-force", "header")
+        self._mark(Dirty.TABLE_ALL | Dirty.HEADER)
 
     # ------------------------------------------------------------------ events
 
@@ -161,7 +180,7 @@ class LiveApp(App[int]):
                 if not first:
                     infos = await self.api.list()
                     self.feed.board.keep_only(i.id for i in infos)
-                    self._mark("table", "panes", "header")
+                    self._mark(Dirty.TABLE | Dirty.PANES | Dirty.HEADER)
                 async for event in self.api.events():
                     if not self._connected:
                         self.post_message(Connection(True))
@@ -171,12 +190,12 @@ class LiveApp(App[int]):
             first = False
             await asyncio.sleep(RETRY_S)
 
-    def _take(self, event: Any) -> None:
+    def _take(self, event: Event) -> None:
         changes = self.feed.take(event)
         if isinstance(event, Lifecycle) and event.id < 0 and event.name == PERSISTENCE:
             # The daemon cannot write its state or dump: say so until it can again.
             self.header.alarm = "NOT SAVED (disk?)" if event.level == "error" else ""
-            self._mark("header")
+            self._mark(Dirty.HEADER)
         if changes.lines:
             self._mark()
         if changes.metrics is not None:
@@ -195,10 +214,10 @@ class LiveApp(App[int]):
 
     def on_process_changed(self, message: ProcessChanged) -> None:
         # "panes", not one pane: a new process may need a pane, or no longer fit the grid.
-        self._mark("table", "panes", "header")
+        self._mark(Dirty.TABLE | Dirty.PANES | Dirty.HEADER)
 
     def on_process_removed(self, message: ProcessRemoved) -> None:
-        self._mark("table", "panes", "header")
+        self._mark(Dirty.TABLE | Dirty.PANES | Dirty.HEADER)
 
     def on_metrics_sampled(self, message: MetricsSampled) -> None:
         # Samples of different processes arrive spread over the second; drawing them all
@@ -207,17 +226,17 @@ class LiveApp(App[int]):
 
     def on_host_sampled(self, message: HostSampled) -> None:
         self.feed.board.host = message.sample
-        self._mark("header")
+        self._mark(Dirty.HEADER)
 
     def on_connection(self, message: Connection) -> None:
         self._connected = message.ok
         header = self.header
         header.notice = "" if message.ok else f"stream lost ({message.detail}); retrying"
-        self._mark("header")
+        self._mark(Dirty.HEADER)
 
     def on_history_read(self, message: HistoryRead) -> None:
-        self.feed.logs.add_history(message.pm_id, message.lines)
-        self._mark("rebuild")
+        self.feed.logs.add_history(message.pm_id, message.records)
+        self._mark(Dirty.TAIL)
 
     def _read_history(self) -> None:
         ids, self._history_queue = self._history_queue, []
@@ -240,20 +259,20 @@ class LiveApp(App[int]):
     def _read_files(self, wanted: list[tuple[AppSpec, int]]) -> None:
         seen: set[str] = set()
         for spec, pm_id in wanted:
-            lines = recent_lines(spec, pm_id, self.home, self.history_lines, seen)
-            if lines:
-                self.post_message(HistoryRead(pm_id, lines))
+            records = recent_lines(spec, pm_id, self.home, self.history_lines, seen)
+            if records:
+                self.post_message(HistoryRead(pm_id, records))
 
     # ------------------------------------------------------------------ frames
 
-    def _mark(self, *what: str) -> None:
+    def _mark(self, what: Dirty = Dirty.NONE) -> None:
         """Ask for a redraw of WHAT at the next frame; with nothing named, new log lines.
 
         Lines alone do not start the frame timer: one wake-up when the tail is next due
         draws them, so a steady trickle costs four wake-ups a second, not fifteen.
         """
         if what:
-            self._dirty.update(what)
+            self._dirty |= what
             if self._frame_timer is not None:
                 self._frame_timer.resume()
         elif self._tail_timer is None:
@@ -266,11 +285,11 @@ class LiveApp(App[int]):
 
     def _frame(self, *, tail_due: bool = False) -> None:
         """Apply everything that changed since the last frame, then sleep until the next change."""
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = self._dirty, Dirty.NONE
         feed = self.feed
         tail = self.tail
         now = time.monotonic()
-        if "rebuild" in dirty:
+        if Dirty.TAIL in dirty:
             tail.replace(feed.visible_lines())
             self._title_tail()
             self._tail_at = now
@@ -282,17 +301,17 @@ class LiveApp(App[int]):
         if feed.missed and not feed.view.follow:
             self._title_tail()
         table = self.table
-        if "table" in dirty or "table-force" in dirty:
-            table.show(feed.board, self.clock(), force="table-force" in dirty)
+        if dirty & (Dirty.TABLE | Dirty.TABLE_ALL):
+            table.show(feed.board, self.clock(), force=Dirty.TABLE_ALL in dirty)
             self._selection_maybe_changed()
         panes = self.panes
-        if "panes" in dirty:
+        if Dirty.PANES in dirty:
             panes.show(feed.board, self._selected_ids())
         else:
             for pm_id in self._dirty_panes:
                 panes.redraw(feed.board, pm_id)
         self._dirty_panes.clear()
-        if "header" in dirty:
+        if Dirty.HEADER in dirty:
             self.header.show(feed.board)
         if not self._dirty and self._frame_timer is not None:
             self._frame_timer.pause()
@@ -301,7 +320,7 @@ class LiveApp(App[int]):
 
     def _tick(self) -> None:
         """Once a second: uptimes move, and the samples of the last second are drawn."""
-        self._mark("table")
+        self._mark(Dirty.TABLE)
 
     # --------------------------------------------------------------- selection
 
@@ -322,17 +341,41 @@ class LiveApp(App[int]):
         if key == self._selected_key:
             return
         self._selected_key = key
-        self._mark("panes")
+        self._mark(Dirty.PANES)
         if self.feed.view.ids is not None:
-            self._set_view(ids=frozenset(row.ids) if row else frozenset())
+            self.show_only(frozenset(row.ids) if row else frozenset())
 
-    def _set_view(self, **changes: Any) -> None:
-        view = self.feed.view
-        for name, value in changes.items():
-            setattr(view, name, value)
-        self.tail.auto_scroll = view.follow
+    # -------------------------------------------------------------------- view
+
+    def show_only(self, ids: frozenset[int] | None) -> None:
+        """Show the lines of IDS only (None: every app's)."""
+        self.feed.view.ids = ids
+        self._view_changed()
+
+    def search_for(self, query: str) -> None:
+        """Show only lines containing QUERY (empty: every line)."""
+        self.feed.view.query = query
+        self._view_changed()
+
+    def follow(self, on: bool) -> None:
+        """Follow the newest lines, or pause (the tail keeps still; lines are counted)."""
+        if self.feed.view.follow == on:
+            return
+        self.feed.view.follow = on
+        self.tail.following = on
+        self._view_changed()
+
+    def _view_changed(self) -> None:
         self._title_tail()
-        self._mark("rebuild")
+        self._mark(Dirty.TAIL)
+
+    @on(LogTail.ScrolledAway)
+    def _scrolled_away(self) -> None:
+        self.follow(False)
+
+    @on(LogTail.ReachedEnd)
+    def _reached_end(self) -> None:
+        self.follow(True)
 
     def _title_tail(self) -> None:
         view = self.feed.view
@@ -341,17 +384,20 @@ class LiveApp(App[int]):
         if view.query:
             parts.append(f"search “{view.query}”")
         if not view.follow:
-            parts.append(f"paused (+{self.feed.missed})" if self.feed.missed else "paused")
+            missed = f" +{self.feed.missed} new" if self.feed.missed else ""
+            parts.append(f"paused{missed} (f or End: follow)")
+        if self.tail.wrap:
+            parts.append("wrap")
         self.tail.border_title = " · ".join(parts)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self._set_view(query=event.value)
+        self.search_for(event.value)
 
     @on(SearchBar.Closed)
     def _search_closed(self, message: SearchBar.Closed) -> None:
         if not message.keep:
-            self._set_view(query="")
+            self.search_for("")
         self.tail.focus()
 
     # ---------------------------------------------------------------- commands

@@ -14,6 +14,7 @@ from rich.style import Style
 from textual.color import Color, ColorParseError
 
 from corral.engine.states import ProcessState
+from corral.tui.records import Role
 
 APP_VARIABLES = (
     "primary",
@@ -71,8 +72,22 @@ class Colours:
         self.warn = style("warning", bold=True)
         self.info = style("accent")
         self.muted = style("foreground-muted")
+        self.earlier = style("foreground-muted", dim=True)
+        self._roles: dict[Role, Style] = {
+            "stamp": self.stamp,
+            "app": self.info,  # corral's own `[corral]`; apps get theirs from `app`
+            "err": self.err,
+            "info": self.info,
+            "warn": self.warn,
+            "error": self.err,
+            "earlier": self.earlier,
+        }
         self._by_name: dict[str, Style] = {}
         self._order: dict[str, int] = {}
+
+    def role(self, role: Role) -> Style:
+        """The style of one part of a tail line (`records.layout` names the parts)."""
+        return self._roles[role]
 
     def app(self, name: str) -> Style:
         """NAME's colour: apps get the palette in the order they are first seen."""

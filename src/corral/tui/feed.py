@@ -18,8 +18,9 @@ from corral.engine.events import (
     Removed,
     StateChanged,
 )
-from corral.tui.logtext import LEVEL_MARK, MARK_ERR, MARK_OUT, Stamper, clean, format_lines
+from corral.tui.logtext import clean
 from corral.tui.model import SYSTEM_ID, TAIL_LINES, Board, LogStore
+from corral.tui.records import Kind, LogRecord
 
 
 @dataclass(slots=True)
@@ -57,21 +58,20 @@ class Feed:
     board: Board = field(default_factory=Board)
     logs: LogStore = field(default_factory=LogStore)
     view: View = field(default_factory=View)
-    pending: list[str] = field(default_factory=list)
+    pending: list[LogRecord] = field(default_factory=list)
     """Lines for the tail at the next frame (bounded by what the tail can hold)."""
     missed: int = 0
     """Lines that matched the view while paused (shown as `+N` in the tail's title)."""
-    stamper: Stamper = field(default_factory=Stamper)
 
     def take(self, event: Event) -> Changes:
         """Apply EVENT to the model; returns what changed."""
         changes = Changes()
         match event:
             case LogLines():
-                mark = MARK_ERR if event.stream == "err" else MARK_OUT
-                stamp = self.stamper(event.ts)
-                lines = format_lines(stamp, event.name, event.id, mark, event.texts())
-                changes.lines = self._add(event.id, lines)
+                kind: Kind = "err" if event.stream == "err" else "out"
+                name, pm_id, ts = event.name, event.id, event.ts
+                records = [LogRecord(ts, name, pm_id, kind, clean(t)) for t in event.texts()]
+                changes.lines = self._add(pm_id, records)
             case MetricsSample():
                 if self.board.sample(event):
                     changes.metrics = event.id
@@ -80,11 +80,16 @@ class Feed:
                     changes.new_process = event.info.id
                 changes.process = event
             case Lifecycle():
-                stamp = self.stamper(event.ts)
-                mark = LEVEL_MARK.get(event.level, LEVEL_MARK["info"])
-                pm_id = event.id if event.id >= 0 else SYSTEM_ID
-                who = f"{event.name}[{event.id}]" if event.id >= 0 else "[corral]"
-                changes.lines = self._add(pm_id, [f"{stamp} {who} {mark} {clean(event.message)}"])
+                level: Kind = event.level if event.level in ("warn", "error") else "info"
+                own = event.id >= 0
+                record = LogRecord(
+                    event.ts,
+                    event.name if own else "",
+                    event.id if own else None,
+                    level,
+                    clean(event.message),
+                )
+                changes.lines = self._add(event.id if own else SYSTEM_ID, [record])
             case Removed():
                 self.board.remove(event.id)
                 self.logs.forget(event.id)  # bounded over any number of create/delete
@@ -94,28 +99,28 @@ class Feed:
                 changes.host = event
         return changes
 
-    def _add(self, pm_id: int, lines: list[str]) -> int:
-        self.logs.add(pm_id, lines)
+    def _add(self, pm_id: int, records: list[LogRecord]) -> int:
+        self.logs.add(pm_id, records)
         view = self.view
         if not view.shows(pm_id):
             return 0
         if view.query:
             needle = view.query.lower()
-            lines = [line for line in lines if needle in line.lower()]
+            records = [record for record in records if record.matches(needle)]
         if not view.follow:
-            self.missed += len(lines)
+            self.missed += len(records)
             return 0
-        self.pending.extend(lines)
+        self.pending.extend(records)
         if len(self.pending) > TAIL_LINES:
             del self.pending[:-TAIL_LINES]
-        return len(lines)
+        return len(records)
 
-    def take_pending(self) -> list[str]:
+    def take_pending(self) -> list[LogRecord]:
         """The lines for this frame (and none left waiting)."""
         lines, self.pending = self.pending, []
         return lines
 
-    def visible_lines(self) -> list[str]:
+    def visible_lines(self) -> list[LogRecord]:
         """Every stored line the view shows, for a tail rebuilt after the view changed."""
         self.pending = []
         self.missed = 0

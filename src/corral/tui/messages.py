@@ -10,6 +10,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from corral.engine.events import HostSample, ProcessInfo
+from corral.tui.records import LogRecord
 
 
 class ProcessChanged(Message):
@@ -54,10 +55,10 @@ class HostSampled(Message):
 class HistoryRead(Message):
     """Lines read back from a process's log files (posted from a thread worker)."""
 
-    def __init__(self, pm_id: int, lines: list[str]) -> None:
+    def __init__(self, pm_id: int, records: list[LogRecord]) -> None:
         super().__init__()
         self.pm_id = pm_id
-        self.lines = lines
+        self.records = records
 
 
 class Relayout(Message):

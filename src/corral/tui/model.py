@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from corral.engine.events import HostSample, MetricsSample, ProcessInfo
 from corral.engine.states import ProcessState
+from corral.tui.records import RULE, LogRecord
 
 POINTS = 120
 """Samples per sparkline: two minutes at the engine's 1 Hz."""
@@ -173,8 +174,8 @@ class Board:
         return out
 
 
-Entry = tuple[int, str]
-"""(sequence number, display line): the sequence orders lines across processes."""
+Entry = tuple[int, LogRecord]
+"""(sequence number, record): the sequence orders lines across processes."""
 
 
 class LogStore:
@@ -187,23 +188,23 @@ class LogStore:
         self._history_seq = -(10**12)
         """History read from files is numbered before every live line, whenever it arrives."""
 
-    def add(self, pm_id: int, lines: list[str]) -> None:
-        """Append live LINES of process PM_ID."""
+    def add(self, pm_id: int, records: list[LogRecord]) -> None:
+        """Append live RECORDS of process PM_ID."""
         ring = self._ring(pm_id)
         seq = self._seq
-        ring.extend([(next(seq), line) for line in lines])
+        ring.extend([(next(seq), record) for record in records])
 
-    def add_history(self, pm_id: int, lines: list[str]) -> None:
-        """Put LINES read back from PM_ID's files before its live lines.
+    def add_history(self, pm_id: int, records: list[LogRecord]) -> None:
+        """Put RECORDS read back from PM_ID's files before its live lines.
 
         The files were read after the stream began, so their last lines may be the
         first live ones; those are dropped from the history rather than shown twice.
         """
         ring = self._ring(pm_id)
-        lines = _without_overlap(lines, [line for _, line in ring])
+        records = _without_overlap(records, [record for _, record in ring])
         start = self._history_seq
-        self._history_seq += len(lines)
-        old = [(start + n, line) for n, line in enumerate(lines)]
+        self._history_seq += len(records)
+        old = [(start + n, record) for n, record in enumerate(records)]
         merged = old + list(ring)
         ring.clear()
         ring.extend(merged[-self.per_process :])
@@ -214,16 +215,27 @@ class LogStore:
 
     def view(
         self, ids: Iterable[int] | None, query: str = "", limit: int = TAIL_LINES
-    ) -> list[str]:
-        """The newest LIMIT lines of IDS (None: every process) that contain QUERY."""
+    ) -> list[LogRecord]:
+        """The newest LIMIT lines of IDS (None: every process) that contain QUERY.
+
+        Where lines read back from the files give way to live ones, a RULE says so.
+        """
         if ids is None:
             rings = list(self._rings.values())
         else:
             rings = [self._rings[i] for i in {*ids, SYSTEM_ID} if i in self._rings]
-        merged: Iterable[Entry] = heapq.merge(*rings)
+        merged: Iterable[Entry] = heapq.merge(*rings, key=lambda entry: entry[0])
         needle = query.lower()
-        lines = [line for _, line in merged if not needle or needle in line.lower()]
-        return lines[-limit:]
+        out: list[LogRecord] = []
+        earlier = False
+        for _, record in merged:
+            if needle and not record.matches(needle):
+                continue
+            if earlier and not record.earlier:
+                out.append(RULE)
+            earlier = record.earlier
+            out.append(record)
+        return out[-limit:]
 
     def _ring(self, pm_id: int) -> deque[Entry]:
         ring = self._rings.get(pm_id)
@@ -232,24 +244,19 @@ class LogStore:
         return ring
 
 
-def _without_overlap(history: list[str], live: list[str]) -> list[str]:
+def _without_overlap(history: list[LogRecord], live: list[LogRecord]) -> list[LogRecord]:
     """HISTORY minus its tail that repeats the start of LIVE, stream by stream.
 
-    Lines are compared without their 8-column stamp (history has none); each stream is
-    its own file, so stdout and stderr lines overlap separately.
+    Lines are compared by text (history may have no time); each stream is its own
+    file, so stdout and stderr lines overlap separately.
     """
     drop: set[int] = set()
-    for mark in {_mark(line) for line in history} - {""}:
-        mine = [i for i, line in enumerate(history) if _mark(line) == mark]
-        theirs = [line[9:] for line in live if _mark(line) == mark][: len(mine)]
-        bodies = [history[i][9:] for i in mine]
+    for kind in {record.kind for record in history}:
+        mine = [i for i, record in enumerate(history) if record.kind == kind]
+        theirs = [record.text for record in live if record.kind == kind][: len(mine)]
+        bodies = [history[i].text for i in mine]
         for k in range(min(len(bodies), len(theirs)), 0, -1):
             if bodies[-k:] == theirs[:k]:
                 drop.update(mine[-k:])
                 break
-    return [line for i, line in enumerate(history) if i not in drop]
-
-
-def _mark(line: str) -> str:
-    parts = line[9:].split(" ", 2)
-    return parts[1] if len(parts) > 1 else ""
+    return [record for i, record in enumerate(history) if i not in drop]

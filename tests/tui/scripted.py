@@ -170,3 +170,22 @@ class ScriptedAPI:
 def _checked(api: ScriptedAPI) -> SupervisorAPI:
     """Never called: mypy checks here that ScriptedAPI still implements SupervisorAPI."""
     return api
+
+
+class LiveScript(ScriptedAPI):
+    """ScriptedAPI whose stream goes on: tests `push` more events while the app runs."""
+
+    def __init__(self, events: Sequence[Event] | None = None) -> None:
+        super().__init__(events)
+        self._more: asyncio.Queue[Event] = asyncio.Queue()
+
+    def push(self, events: Sequence[Event]) -> None:
+        """Send EVENTS to the subscriber, as a backend would."""
+        for event in events:
+            self._more.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[Event]:
+        for event in self.script:
+            yield event
+        while True:
+            yield await self._more.get()

@@ -33,3 +33,12 @@ def test_config_import_is_stdlib_only() -> None:
         [sys.executable, "-c", PROBE, "corral.config"], capture_output=True, text=True, check=True
     )
     assert {"yaml", "json5", "psutil"}.isdisjoint(run.stdout.split())
+
+
+@pytest.mark.parametrize("module", ["corral.tui.app", "corral.figures", "corral.cli.table"])
+def test_front_ends_format_without_psutil(module: str) -> None:
+    """The TUI and `corral list` share corral.figures, which needs no psutil (issue 23)."""
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, module], capture_output=True, text=True, check=True
+    )
+    assert "psutil" not in run.stdout.split()

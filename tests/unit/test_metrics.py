@@ -19,8 +19,9 @@ from corral.engine.events import (
     event_from_dict,
     event_to_dict,
 )
-from corral.engine.metrics import Sampler, Target, scan, size_text
+from corral.engine.metrics import Sampler, Target, scan
 from corral.engine.states import ProcessState
+from corral.figures import size_text
 
 
 def test_scan_walks_our_subtree() -> None:

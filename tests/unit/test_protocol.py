@@ -105,16 +105,24 @@ def test_fast_rows_read_back_as_process_info() -> None:
 
 @pytest.mark.parametrize(
     ("ms", "text"),
-    [(0, "0s"), (59_999, "59s"), (60_000, "1m"), (7_200_000, "2h"), (4 * 86_400_000, "4D")],
+    [
+        (0, "0s"),
+        (59_999, "59s"),
+        (60_000, "1m"),
+        (7_200_000, "2h"),
+        (4 * 86_400_000, "4D"),
+        (400 * 86_400_000, "1Y"),
+    ],
 )
 def test_uptime_reads_like_pm2(ms: int, text: str) -> None:
     assert table.uptime(ms) == text
 
 
 @pytest.mark.parametrize(
-    ("size", "text"), [(512, "512b"), (4096, "4.0kb"), (12_897_485, "12.3mb"), (2**31, "2.0gb")]
+    ("size", "text"), [(512, "512B"), (4096, "4K"), (12_897_485, "12.3M"), (2**31, "2G")]
 )
-def test_memory_reads_like_pm2(size: int, text: str) -> None:
+def test_memory_reads_like_the_config_and_the_tui(size: int, text: str) -> None:
+    """One formatter for `corral list` and the TUI, in the units `max_memory_restart` uses."""
     assert table.memory(size) == text
 
 

@@ -17,7 +17,7 @@ from corral.cli.main import Failure, UsageError
 from corral.cli.printer import EventPrinter, stamp
 from corral.engine.api import SupervisorAPI
 from corral.engine.events import Event, MetricsSample, ProcessInfo, Removed, StateChanged
-from corral.engine.metrics import size_text
+from corral.figures import size_text
 from corral.home import Home
 
 

@@ -1,7 +1,7 @@
 """Provides `render`: the process table of `corral list`, in plain ANSI (no Rich: import cost).
 
     id  name    namespace  mode  pid    uptime  ↺  status   cpu  mem     user  watching
-    0   web     default    fork  4242   5m      0  online   0%   12.3mb  root  disabled
+    0   web     default    fork  4242   5m      0  online   0%   12.3M   root  disabled
 
 Status is coloured on a terminal (never when piped or under NO_COLOR). Terminals narrower
 than 100 columns get PM2's condensed columns; piped output after an action is compact.
@@ -10,6 +10,8 @@ than 100 columns get PM2's condensed columns; piped output after an action is co
 from __future__ import annotations
 
 import os
+
+from corral.figures import size_text, uptime_text
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False
@@ -40,29 +42,12 @@ NARROW_COLUMNS = 100
 
 
 def uptime(ms: int | float) -> str:
-    """PM2's style: 3s, 5m, 2h, 4D, 2M, 1Y."""
-    seconds = int(ms // 1000)
-    for limit, unit, size in (
-        (60, "s", 1),
-        (3600, "m", 60),
-        (86400, "h", 3600),
-        (86400 * 30, "D", 86400),
-        (86400 * 365, "M", 86400 * 30),
-    ):
-        if seconds < limit:
-            return f"{seconds // size}{unit}"
-    return f"{seconds // (86400 * 365)}Y"
+    """PM2's style: 3s, 5m, 2h, 4D, 2M, 1Y (figures.uptime_text, from milliseconds)."""
+    return uptime_text(ms / 1000)
 
 
-def memory(size: int | float) -> str:
-    """PM2's style: 512b, 4.0kb, 12.3mb, 1.2gb."""
-    if size < 1024:
-        return f"{int(size)}b"
-    for unit in ("kb", "mb", "gb"):
-        size /= 1024
-        if size < 1024 or unit == "gb":
-            return f"{size:.1f}{unit}"
-    return f"{size:.1f}gb"  # unreachable, keeps mypy sure of the return
+memory = size_text
+"""212M, 1.5G: the TUI's text and the config's units (figures.size_text)."""
 
 
 def _running(row: Row) -> bool:

@@ -1,4 +1,10 @@
-"""Provides the engine: supervise processes, publish events. Knows nothing of any UI."""
+"""Provides the engine: supervise processes, publish events. Knows nothing of any UI.
+
+`Supervisor` is imported on first use: it brings psutil and the samplers, which a front
+end that only reads events (`corral monit` on the daemon) never needs.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from corral.engine.api import SupervisorAPI, UnknownTarget
 from corral.engine.events import (
@@ -10,7 +16,9 @@ from corral.engine.events import (
     StateChanged,
 )
 from corral.engine.states import ProcessState
-from corral.engine.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from corral.engine.supervisor import Supervisor
 
 __all__ = [
     "Event",
@@ -24,3 +32,11 @@ __all__ = [
     "SupervisorAPI",
     "UnknownTarget",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Supervisor":
+        from corral.engine.supervisor import Supervisor
+
+        return Supervisor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -100,18 +100,6 @@ def _run_token(pid: int) -> str | None:
     return None
 
 
-def size_text(size: float) -> str:
-    """Bytes in PM2's units (powers of 1024): 212M, 1.5G, 512K."""
-    value, unit = float(size), "B"
-    for unit in ("B", "K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            break
-        value /= 1024
-    if value >= 100 or value.is_integer():
-        return f"{value:.0f}{unit}"
-    return f"{value:.1f}{unit}"
-
-
 class Sampler:
     """Samples process trees and the host; keeps a bounded history per process id.
 

@@ -31,7 +31,6 @@ from corral.engine.reaper import REAPER
 from corral.engine.run import (
     Host,
     Run,
-    duration_text,
     how_it_ended,
     knobs_of,
     resolve_exit,
@@ -39,6 +38,7 @@ from corral.engine.run import (
 )
 from corral.engine.sockets import SharedSockets
 from corral.engine.states import ProcessState, check_transition
+from corral.figures import duration_text
 
 REASONS_KEPT = 20
 """Restart reasons remembered per process (shown by `describe`)."""

@@ -80,11 +80,3 @@ def how_it_ended(code: int | None, signal: str | None) -> str:
 def resolve_exit(future: asyncio.Future[int], status: int) -> None:
     if not future.done():
         future.set_result(status)
-
-
-def duration_text(ms: float) -> str:
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    if ms < 120_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{ms / 60_000:.1f} min"

@@ -22,11 +22,11 @@ from typing import Literal, Protocol
 
 from corral.engine.cron import CronJob
 from corral.engine.events import Event, Lifecycle, MetricsSample
-from corral.engine.metrics import size_text
 from corral.engine.policy import Ending
 from corral.engine.process import ManagedProcess
 from corral.engine.states import ProcessState
 from corral.engine.watch import DEFAULT_IGNORE, Rule, Watcher, relative
+from corral.figures import size_text
 
 Level = Literal["info", "warn", "error"]
 

@@ -14,7 +14,6 @@ import signal
 import sys
 
 from corral.config.load import Ecosystem
-from corral.engine.supervisor import Supervisor
 from corral.tui.app import CorralApp, make_app
 
 EVENT_WINDOW_MS = 100
@@ -28,6 +27,8 @@ def run_up(eco: Ecosystem, *, theme: str | None = None) -> int:
 
 
 async def _up(eco: Ecosystem, theme: str | None) -> int:
+    from corral.engine.supervisor import Supervisor
+
     supervisor = Supervisor()
     async with supervisor:  # closing stops every app that is still running
         app = make_app(supervisor, source="up", home=supervisor.home, theme=theme)

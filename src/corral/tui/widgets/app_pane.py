@@ -16,8 +16,8 @@ from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
 from corral.engine.events import ProcessInfo
-from corral.engine.metrics import size_text
 from corral.engine.states import ProcessState
+from corral.figures import size_text
 from corral.tui.model import Proc
 from corral.tui.widgets.process_table import STATUS_TEXT
 

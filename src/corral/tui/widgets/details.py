@@ -7,12 +7,14 @@ are not shown, only their names: they are where secrets live, and screens get sh
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -22,9 +24,9 @@ from textual.widgets import Footer, Static
 from corral.config.spec import AppSpec
 from corral.engine.events import ProcessInfo
 from corral.engine.logfiles import log_paths
-from corral.engine.metrics import size_text
+from corral.figures import config_text, size_text, uptime_text
 from corral.tui.model import Board
-from corral.tui.widgets.process_table import STATUS_TEXT, uptime_text
+from corral.tui.widgets.process_table import STATUS_TEXT
 
 
 def _when(ts: float) -> str:
@@ -35,9 +37,67 @@ def _ms(value: int | None) -> str:
     return "-" if value is None else f"{value} ms"
 
 
+_VERSIONS: dict[str, str] = {}
+"""`python3 --version` and the like, asked once per interpreter per UI."""
+
+
+def interpreter_version(interpreter: str) -> str:
+    """What INTERPRETER --version says (`Python 3.11.2`, `v20.11.1`); blocking, so a worker
+    calls it. Empty when it cannot tell within a second."""
+    found = _VERSIONS.get(interpreter)
+    if found is None:
+        try:
+            run = subprocess.run(
+                [interpreter, "--version"], capture_output=True, text=True, timeout=1.0
+            )
+            found = (
+                (run.stdout or run.stderr).strip().splitlines()[0] if run.returncode == 0 else ""
+            )
+        except (OSError, subprocess.SubprocessError, IndexError):
+            found = ""
+        _VERSIONS[interpreter] = found
+    return found
+
+
+def metadata_rows(info: ProcessInfo, home: str, now: float, version: str) -> list[tuple[str, str]]:
+    """What `pm2 monit` shows beside a process, as (key, value) text."""
+    spec = info.spec
+    up = uptime_text(now - info.started_at) if info.started_at and info.pid else "-"
+    rows = [
+        ("status", f"{STATUS_TEXT.get(info.status, info.status)} · pid {info.pid or '-'}"),
+        ("uptime", up),
+        ("restarts", f"{info.restarts} ({info.unstable_restarts} unstable)"),
+    ]
+    if spec is None:
+        return rows
+    interpreter = spec.interpreter or "none (run directly)"
+    limit = spec.max_memory_restart
+    watch = "off"
+    if spec.watch:
+        watch = "watching" if info.watching else "paused (stopped by user)"
+    paths = log_paths(spec, info.id, home)
+    rows += [
+        ("script", spec.script),
+        ("interpreter", f"{interpreter} {version}".rstrip()),
+        ("exec mode", f"{spec.exec_mode} · instance {info.instance} of {spec.instances}"),
+        ("cwd", spec.cwd),
+        ("memory limit", size_text(limit) if limit else "-"),
+        ("watch", watch),
+        (
+            "cron restart",
+            f"{spec.cron_restart} · next {_when(info.next_cron)}"
+            if spec.cron_restart and info.next_cron
+            else spec.cron_restart or "-",
+        ),
+        ("out log", paths.out or "-"),
+        ("error log", paths.err or "-"),
+    ]
+    return rows
+
+
 def config_rows(spec: AppSpec) -> list[tuple[str, str]]:
     """The settings worth seeing, as (key, value) text."""
-    watch = spec.watch if isinstance(spec.watch, bool) else ", ".join(spec.watch)
+    watch = spec.watch
     rows = [
         ("script", spec.script),
         ("args", " ".join(spec.args) or "-"),
@@ -45,14 +105,14 @@ def config_rows(spec: AppSpec) -> list[tuple[str, str]]:
         ("interpreter", " ".join([spec.interpreter or "-", *spec.interpreter_args])),
         ("namespace", spec.namespace),
         ("instances", f"{spec.instances} ({spec.exec_mode})"),
-        ("autorestart", f"{spec.autorestart}, max_restarts {spec.max_restarts}"),
+        ("autorestart", f"{config_text(spec.autorestart)}, max_restarts {spec.max_restarts}"),
         ("min_uptime", _ms(spec.min_uptime)),
         ("restart_delay", _ms(spec.restart_delay)),
         ("exp_backoff", _ms(spec.exp_backoff_restart_delay)),
         ("stop", f"{spec.kill_signal}, then SIGKILL after {spec.kill_timeout} ms"),
         ("memory limit", size_text(spec.max_memory_restart) if spec.max_memory_restart else "-"),
         ("cron_restart", spec.cron_restart or "-"),
-        ("watch", str(watch) if watch else "-"),
+        ("watch", config_text(spec.watch) if watch else "-"),
     ]
     if spec.ignore_watch:
         rows.append(("ignore_watch", ", ".join(spec.ignore_watch)))
@@ -86,11 +146,13 @@ class DetailsScreen(Screen[None]):
         self.home = home
         self.clock = clock
         self._last: tuple[ProcessInfo, ...] = ()
+        self._version = ""
+        """The interpreter's own version, once a thread has asked it."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         with VerticalScroll(id="details"):
-            for name in ("status", "config", "logs", "restarts", "schedule", "env"):
+            for name in ("meta", "status", "config", "logs", "restarts", "schedule", "env"):
                 yield Static(classes="section", id=f"{name}-title")
                 yield Static(id=f"{name}-body")
         yield Footer()
@@ -98,6 +160,15 @@ class DetailsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.redraw()
         self.set_interval(1.0, self.redraw)
+        self._ask_version()
+
+    @work(thread=True, exit_on_error=False, description="interpreter version")
+    def _ask_version(self) -> None:
+        infos = self.infos()
+        spec = infos[0].spec if infos else None
+        if spec is not None and spec.interpreter:
+            self._version = interpreter_version(spec.interpreter)
+            self.app.call_from_thread(self.redraw)
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -116,6 +187,9 @@ class DetailsScreen(Screen[None]):
         spec = first.spec
         title = first.name if len(infos) > 1 else f"{first.name}[{first.id}]"
         self.query_one("#title", Static).update(Text(f"{title} · {first.namespace}"))
+        many = f" (instance [{first.id}] of {len(infos)})" if len(infos) > 1 else ""
+        rows = metadata_rows(first, self.home, self.clock(), self._version)
+        self._section("meta", f"Metadata{many}", _grid(rows))
         self._section("status", "Status", self._status(infos))
         if spec is not None:
             self._section("config", "Config", _grid(config_rows(spec)))

@@ -10,8 +10,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from corral.engine.events import HostSample
-from corral.engine.metrics import size_text
 from corral.engine.states import ProcessState
+from corral.figures import size_text
 from corral.tui.colours import Colours
 from corral.tui.model import Board
 

@@ -23,8 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from corral.engine.metrics import size_text
 from corral.engine.states import ProcessState
+from corral.figures import size_text, uptime_text
 from corral.tui.colours import Colours
 from corral.tui.messages import Relayout
 from corral.tui.model import Board, Proc, Row
@@ -52,18 +52,6 @@ COLUMNS = (
 )
 NAMESPACE_MIN_WIDTH = 96
 """Below this many columns the namespace column is left out (every other one fits 80)."""
-
-
-def uptime_text(seconds: float) -> str:
-    """PM2's compact uptime: 45s, 12m, 3h, 2D."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}D"
 
 
 def _sum(values: list[float | None]) -> float | None:

@@ -252,3 +252,42 @@ def test_a_reader_that_leaves_does_not_orphan_the_apps(
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
             up.wait()
+
+
+@pytest.mark.parametrize("verb", [["up", str(APPS.parent.parent / "config/demo.toml")], ["monit"]])
+def test_unknown_theme_exits_2_with_a_message(verb: list[str], home: Path) -> None:
+    """`--theme nosuchtheme` names the theme and the choices; no Textual traceback."""
+    run = subprocess.run(
+        [sys.executable, "-m", "corral", *verb, "--theme", "nosuchtheme"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 2
+    assert "'nosuchtheme': no such theme" in run.stderr and "textual-light" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_port_in_use_is_one_line_and_exit_1(tmp_path: Path, home: Path) -> None:
+    """`up --no-ui` whose app cannot bind its port says so in one line, exit 1."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "corral.toml"
+        config.write_text(
+            f'[[apps]]\nname = "web"\nscript = "{APPS / "httpd.py"}"\n'
+            f'exec_mode = "cluster"\nlisten = "127.0.0.1:{port}"\n'
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "corral", "up", "--no-ui", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("corral: could not start: app 'web'") and "in use" in line

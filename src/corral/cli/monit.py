@@ -57,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")
+    if args.theme and not args.no_ui:
+        from corral.tui.run import theme_problem  # only with --theme: it loads Textual
+
+        problem = theme_problem(args.theme)
+        if problem:
+            raise UsageError(problem)
     where = home()
     if not args.no_ui and not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UsageError("the terminal UI needs a terminal: use --no-ui for pipes")

@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from corral.config import ConfigError, find_default_config, load_ecosystem
 
+    if args.theme and not args.no_ui:
+        from corral.tui.run import theme_problem  # only with --theme: it loads Textual
+
+        problem = theme_problem(args.theme)
+        if problem:
+            raise UsageError(problem)
     path = Path(args.file) if args.file else find_default_config(Path.cwd())
     if path is None:
         raise UsageError("no ecosystem file given and none found here (corral.toml, …)")
@@ -57,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
 
         return run_up(eco, theme=args.theme)
     from corral.cli.foreground import Foreground  # the engine loads only for this verb
+    from corral.engine.api import StartError
 
     job = Foreground(json_lines=args.json, auto_exit=not args.no_auto_exit)
-    return asyncio.run(job.run(eco.apps))
+    try:
+        return asyncio.run(job.run(eco.apps))
+    except StartError as exc:  # nothing was started: one line, no traceback
+        print(f"corral: could not start: {exc}", file=sys.stderr)
+        return 1

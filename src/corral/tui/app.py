@@ -21,6 +21,7 @@ from corral.tui.base import HISTORY_LINES, Dirty, LiveApp, Source
 from corral.tui.widgets.confirm import ConfirmScreen
 from corral.tui.widgets.details import DetailsScreen
 from corral.tui.widgets.help import HelpScreen
+from corral.tui.widgets.key_bar import KeyItem
 from corral.tui.widgets.process_table import ProcessTable
 
 DOUBLE_INTERRUPT_S = 2.0
@@ -50,6 +51,13 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
 )
 """Every key, once: bindings, the footer, the help screen and the palette all come from here."""
 
+FOOTER_FIRST = {
+    action: rank
+    for rank, action in enumerate(("help", "quit_app", "restart", "stop", "search", "follow"))
+}
+"""What the bottom line keeps when it cannot show every key (80 columns): the rest follow
+in KEYS order, and every key is in the help and the palette."""
+
 SHOWN = {"+": "plus", "-": "minus", "/": "slash", "?": "question_mark", "⏎": "enter"}
 
 
@@ -70,6 +78,10 @@ class CorralApp(LiveApp):
 
     _interrupted_at = 0.0
     """When Ctrl-C was last pressed (monotonic), to tell a double press."""
+
+    def key_items(self) -> list[KeyItem]:
+        shown = [(_display(key), label, action) for key, action, label, _ in KEYS if label]
+        return sorted(shown, key=lambda item: FOOTER_FIRST.get(item[2], len(FOOTER_FIRST)))
 
     # ------------------------------------------------------------ app actions
 
@@ -171,7 +183,7 @@ class CorralApp(LiveApp):
     # -------------------------------------------------------------- quitting
 
     def action_quit_app(self) -> None:
-        running = self.feed.board.running()
+        running = self.feed.board.active()
         if self.source != "up" or running == 0:
             self.exit(0)
             return
@@ -215,7 +227,9 @@ class CorralApp(LiveApp):
             title = text.split(" (")[0]
             yield SystemCommand(title, f"key: {_display(key)}", self._palette(action))
         yield SystemCommand("Copy the log view", "copy the tail's lines", self.action_copy_logs)
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":  # ours asks first (and stops the apps for `up`)
+                yield command
 
     def _palette(self, action: str) -> Callable[[], object]:
         async def run() -> None:

@@ -20,7 +20,8 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widget import Widget
+from textual.widgets import Input
 
 from corral.config.spec import AppSpec
 from corral.engine.api import SupervisorAPI
@@ -40,6 +41,7 @@ from corral.tui.messages import (
 )
 from corral.tui.model import Row
 from corral.tui.widgets.header_bar import HeaderBar
+from corral.tui.widgets.key_bar import KeyBar, KeyItem
 from corral.tui.widgets.log_tail import LogTail
 from corral.tui.widgets.pane_area import PaneArea
 from corral.tui.widgets.process_table import ProcessTable
@@ -127,6 +129,7 @@ class LiveApp(App[int]):
         self.panes = PaneArea(id="panes")
         self.tail = LogTail(id="tail")
         self.search = SearchBar(id="search")
+        self.keys = KeyBar(self.key_items(), id="keys")
 
     # ------------------------------------------------------------------ layout
 
@@ -138,7 +141,11 @@ class LiveApp(App[int]):
             with Vertical(id="logbox"):
                 yield self.tail
                 yield self.search
-        yield Footer(compact=True)
+        yield self.keys
+
+    def key_items(self) -> list[KeyItem]:
+        """The keys the bottom line offers, most used first (CorralApp has them)."""
+        return []
 
     def on_mount(self) -> None:
         self._frame_timer = self.set_interval(FRAME_S, self._frame, pause=True)
@@ -148,8 +155,12 @@ class LiveApp(App[int]):
         self._title_tail()
         self.set_interval(1.0, self._tick)
         self.table.focus()
+        self.watch(self.screen, "focused", self._focus_moved)
         self._mark(Dirty.TABLE | Dirty.PANES | Dirty.HEADER)
         self.consume()
+
+    def _focus_moved(self, focused: Widget | None) -> None:
+        self.keys.focus_changed(focused)
 
     @on(Relayout)
     def _relayout(self) -> None:
@@ -401,6 +412,12 @@ class LiveApp(App[int]):
         self.tail.focus()
 
     # ---------------------------------------------------------------- commands
+
+    def report_error(self, message: str) -> None:
+        """Show MESSAGE in the header and as a notification (start-up failed, …)."""
+        self.header.notice = message
+        self._mark(Dirty.HEADER)
+        self.notify(message, title="corral", severity="error", timeout=30)
 
     def run_command(self, label: str, call: Coroutine[Any, Any, object]) -> None:
         """Send one command to the backend without blocking the UI; report failures."""

@@ -29,6 +29,8 @@ SYSTEM_ID = -1
 
 RUNNING = frozenset({ProcessState.ONLINE, ProcessState.LAUNCHING, ProcessState.STOPPING})
 """States in which a process has (or is about to have) a live pid."""
+ACTIVE = RUNNING | {ProcessState.WAITING_RESTART}
+"""States a stop acts on: a process waiting to restart is stopped too."""
 
 
 @dataclass(slots=True)
@@ -165,6 +167,10 @@ class Board:
     def running(self) -> int:
         """How many processes have, or are about to have, a live pid."""
         return sum(1 for p in self.procs.values() if p.info.status in RUNNING)
+
+    def active(self) -> int:
+        """How many processes quitting `up` would stop: running, or waiting to restart."""
+        return sum(1 for p in self.procs.values() if p.info.status in ACTIVE)
 
     def counts(self) -> dict[ProcessState, int]:
         """How many processes are in each state."""

@@ -21,8 +21,22 @@ EVENT_WINDOW_MS = 100
 and each message wakes the UI's loop (at the default 20 ms, 50 times a second)."""
 
 
+def theme_problem(theme: str | None) -> str | None:
+    """Why THEME cannot be used (a message for the user), or None when it can."""
+    from textual.theme import BUILTIN_THEMES
+
+    if theme is None or theme in BUILTIN_THEMES:
+        return None
+    names = ", ".join(sorted(BUILTIN_THEMES))
+    return f"--theme {theme!r}: no such theme (one of: {names})"
+
+
 def run_up(eco: Ecosystem, *, theme: str | None = None) -> int:
     """Supervise ECO's apps and show them until the user quits; the apps stop with it."""
+    problem = theme_problem(theme)
+    if problem:
+        print(f"corral: {problem}", file=sys.stderr)
+        return 2
     return asyncio.run(_up(eco, theme))
 
 
@@ -39,6 +53,7 @@ async def _up(eco: Ecosystem, theme: str | None) -> int:
         for signum in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, app.exit)
+        adding.add_done_callback(lambda task: _report_start(app, task))
         try:
             await app.run_async()
         finally:
@@ -56,8 +71,19 @@ async def _up(eco: Ecosystem, theme: str | None) -> int:
     return app.return_code or 0
 
 
+def _report_start(app: CorralApp, task: asyncio.Task[object]) -> None:
+    """Say on screen why the apps did not start (a port in use), not only after quitting."""
+    if task.cancelled() or task.exception() is None:
+        return
+    app.report_error(f"could not start: {task.exception()}")
+
+
 def run_monit(home: str | None = None, *, theme: str | None = None) -> int:
     """Attach to the daemon of HOME (starting it if needed) and show its apps."""
+    problem = theme_problem(theme)
+    if problem:
+        print(f"corral: {problem}", file=sys.stderr)
+        return 2
     from corral.daemon.aclient import AsyncClient
     from corral.daemon.launch import connect_or_start
     from corral.home import home as resolve

@@ -16,6 +16,17 @@ from corral.tui.colours import Colours
 from corral.tui.model import Board
 
 
+HEADER_STATES = (
+    ProcessState.ONLINE,
+    ProcessState.LAUNCHING,
+    ProcessState.STOPPING,
+    ProcessState.WAITING_RESTART,
+    ProcessState.STOPPED,
+    ProcessState.ERRORED,
+)
+"""Every state, in the order a reader checks them; a state with no process is left out."""
+
+
 def host_text(host: HostSample | None, room: int = 80) -> str:
     """`host cpu 12% · mem 3.1G/15.6G · load 0.52 0.48 0.41`, shortened to fit ROOM."""
     if host is None:
@@ -65,7 +76,7 @@ class HeaderBar(Static):
         text.append("corral", style="bold")
         text.append(f" {self.source}", style=self.colours.muted if self.colours else "")
         text.append(f" · {len(board.procs)} procs")
-        for state in (ProcessState.ONLINE, ProcessState.WAITING_RESTART, ProcessState.ERRORED):
+        for state in HEADER_STATES:
             if counts.get(state):
                 style = self.colours.status[state] if self.colours else ""
                 text.append(" ")

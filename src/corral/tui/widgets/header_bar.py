@@ -15,7 +15,6 @@ from corral.figures import size_text
 from corral.tui.colours import Colours
 from corral.tui.model import Board
 
-
 HEADER_STATES = (
     ProcessState.ONLINE,
     ProcessState.LAUNCHING,

@@ -14,8 +14,8 @@ from textual.pilot import Pilot
 from corral.engine import Supervisor
 from corral.engine.events import LogLines
 from corral.tui.app import CorralApp, make_app
-from tests.conftest import app as spec
-from tests.tui.conftest import wait_until
+from tests.helpers import app as spec
+from tests.tui.pilot import wait_until
 from tests.tui.scripted import NOW, LiveScript
 
 

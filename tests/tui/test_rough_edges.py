@@ -13,12 +13,12 @@ from corral.engine.states import ProcessState
 from corral.tui.app import make_app
 from corral.tui.run import _report_start
 from corral.tui.widgets.confirm import ConfirmScreen
-from tests.conftest import app as spec
-from tests.tui.conftest import settle, wait_until
+from tests.helpers import app as spec
+from tests.tui.pilot import settle, wait_until
 from tests.tui.scripted import NOW, T0, ScriptedAPI, demo_events
 
 
-def scripted(events: list[StateChanged] | None = None, source: str = "up") -> ScriptedAPI:
+def scripted(events: list[StateChanged] | None = None) -> ScriptedAPI:
     return ScriptedAPI([*demo_events(), *(events or [])])
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 
 from corral.tui.app import CorralApp, make_app
+from corral.tui.base import Source
 from corral.tui.widgets.search_bar import SearchBar
 from tests.tui.pilot import settle
 from tests.tui.scripted import NOW, ScriptedAPI
@@ -18,7 +19,7 @@ from tests.tui.scripted import NOW, ScriptedAPI
 Snap = Callable[..., bool]
 
 
-def demo(theme: str | None = None, source: str = "monit") -> CorralApp:
+def demo(theme: str | None = None, source: Source = "monit") -> CorralApp:
     """The scripted demo app (a fresh one per test: the plugin runs it itself)."""
     return make_app(
         ScriptedAPI(),

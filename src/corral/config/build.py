@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 _NOT_SPEC_FIELDS = ("port", "filter_env", "append_env_to_name", "disable_logs")
-_PATH_KEYS = ("out_file", "error_file", "log_file")
+_PATH_KEYS = ("out_file", "error_file", "log_file", "pid_file")
 
 Locate = Callable[[str | None], tuple[int, int] | None]
 Report = Callable[[str | None, str], None]

@@ -71,16 +71,20 @@ def load_ecosystem(
     base_env: Mapping[str, str] | None = None,
     only: Sequence[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    base_dir: str | None = None,
+    label: str | None = None,
 ) -> Ecosystem:
     """Read, validate and resolve the apps of an ecosystem file; raise ConfigError if wrong.
 
     `env_profile` selects `env_<profile>` (and `deploy.<profile>.env`); `base_env` is the
     environment the apps inherit (default: the user's, see `user_environ`); `only` keeps
     just the apps so named; `overrides` are attributes from the command line, laid over
-    every app's (`start FILE --no-autostart`).
+    every app's (`start FILE --no-autostart`). `base_dir` anchors relative paths (default:
+    the file's folder) and `label` names the file in messages: `corral start -` reads
+    stdin through a temporary file this way.
     """
-    label = os.fspath(path)
-    absolute = os.path.abspath(label)
+    absolute = os.path.abspath(path)
+    label = label or os.fspath(path)
     env = user_environ() if base_env is None else base_env
     document = read_document(Path(absolute), label=label, env=env)
     _check_bounds(document.data, label, document.positions)
@@ -107,10 +111,10 @@ def load_ecosystem(
         raw, root = entries[index]
         ctx = Context(
             label=label,
-            base_dir=os.path.dirname(absolute),
+            base_dir=base_dir or os.path.dirname(absolute),
             base_env=env,
             env_profile=env_profile,
-            source=absolute,
+            source=absolute if label == os.fspath(path) else label,
             deploy_env=deploy_env,
             locate=_locator(document.positions, root),
             overrides=overrides or {},

@@ -43,6 +43,7 @@ KINDS: dict[str, str] = {
     "out_file": "log_path",
     "error_file": "log_path",
     "log_file": "log_file",
+    "pid_file": "log_path",
     "log_date_format": "text",
     "time": "bool",
     "merge_logs": "bool",
@@ -83,6 +84,7 @@ ALIASES: dict[str, str] = {
     "log": "log_file",
     "combine_logs": "merge_logs",
     "cron": "cron_restart",
+    "pid": "pid_file",
 }
 """PM2's other spellings of an attribute (its camelCase forms are added below)."""
 
@@ -114,8 +116,6 @@ IGNORED: tuple[str, ...] = (
     "write",
     "name_prefix",
     "kill_retry_time",
-    "pid_file",
-    "pid",
 )
 """PM2 keys accepted and ignored without a word, so PM2 files load unchanged."""
 

@@ -67,6 +67,8 @@ class AppSpec:
     merge_logs: bool | None = None
     """None means PM2's default: merged when the app has one instance."""
     log_type: LogType = "raw"
+    pid_file: str | None = None
+    """Write each run's pid here (PM2's `-p`; FILE.pid becomes FILE-<id>.pid), removed at exit."""
     log_max_size: int | None = None
     """Rotate a log file once it reaches this many bytes; None: the global default (10M)."""
     log_retain: int | None = None

@@ -16,7 +16,7 @@ import time
 from collections import deque
 
 from corral.config.spec import AppSpec
-from corral.engine import policy, readiness, spawn, tree
+from corral.engine import pidfile, policy, readiness, spawn, tree
 from corral.engine.events import (
     Lifecycle,
     LogLines,
@@ -290,6 +290,7 @@ class ManagedProcess:
         self._run = run
         self.exit_code, self.exit_signal = None, None
         self._say(f"started (pid {popen.pid})")
+        self._write_pid_file(popen.pid)
         if not replacing and not readiness.needed(self.spec):
             self._set(ProcessState.ONLINE)
         self._spawn_task(self._watch(run))
@@ -399,6 +400,8 @@ class ManagedProcess:
         spawn.close_quietly(run.popen)
         self.host.managed.discard(run.pid)
         REAPER.forget(run.pid)
+        if self.spec.pid_file and (path := pidfile.path_for(self.spec.pid_file, self.id)):
+            pidfile.remove(path, run.pid)
         if run.notify is not None:
             run.notify.close()
         if self._run is run:
@@ -458,6 +461,13 @@ class ManagedProcess:
             publish(LogLines(pm_id, name, stream, ts, block))
 
         return sink
+
+    def _write_pid_file(self, pid: int) -> None:
+        """`pid_file`: tell other tools which pid this run has (a failure is said, not fatal)."""
+        path = pidfile.path_for(self.spec.pid_file, self.id) if self.spec.pid_file else None
+        problem = pidfile.write(path, pid) if path else None
+        if problem:
+            self._say(problem, "warn")
 
     def _set(self, state: ProcessState) -> None:
         check_transition(self.state, state)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,6 +40,8 @@ VERB_MODULES: tuple[str, ...] = (
     "persist",
     "dial",
     "metrics",
+    "init",
+    "completion",
 )
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""
 
@@ -55,6 +59,7 @@ HOT_VERBS: dict[str, str] = {
         ("persist", ("save", "dump", "resurrect", "cleardump", "startup", "unstartup")),
         ("dial", ("dial-stdio",)),
         ("metrics", ("metrics",)),
+        ("completion", ("completion",)),
     )
     for verb in verbs
 }
@@ -94,10 +99,69 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """ "; did you mean 'x'?" for the choice closest to WORD, or "" when none is close."""
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        close = [lowered[word.lower()]] if word.lower() in lowered else []
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def verbs_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Every verb (aliases included) registered on PARSER, with its own parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _unknown_verb(own: Sequence[str], parser: argparse.ArgumentParser) -> str | None:
+    """The message for a verb that does not exist (argparse would print all forty of them)."""
+    if not own or own[0].startswith("-"):
+        return None
+    verbs = verbs_of(parser)
+    if own[0] in verbs:
+        return None
+    hint = did_you_mean(own[0], list(verbs))
+    return f"unknown verb {own[0]!r}{hint}\n(`corral --help` lists every verb)"
+
+
+def _quiet_stdout() -> None:
+    """The reader left (`corral … | head`): later writes and the exit flush go nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (tests capture stdout in memory)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one verb; returns the exit code (0 ok, 1 failed, 2 bad usage or config)."""
-    own, passthrough = split_passthrough(sys.argv[1:] if argv is None else argv)
+    """Run one verb; returns the exit code (0 ok, 1 failed, 2 bad usage or config).
+
+    When whoever reads the output goes away (`corral startup --print | head -5`), the
+    verb stops writing and the exit code is 141, what a shell reports for any program
+    killed by SIGPIPE; no traceback. (SIGPIPE itself stays ignored: a write to the
+    daemon's socket after it closed must be an error the CLI handles, not a death.)
+    """
+    try:
+        code = _main(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 128 + 13
+    return code
+
+
+def _main(argv: Sequence[str]) -> int:
+    own, passthrough = split_passthrough(argv)
     parser = build_parser(HOT_VERBS.get(own[0]) if own else None)
+    unknown = _unknown_verb(own, parser)
+    if unknown:
+        print(f"corral: {unknown}", file=sys.stderr)
+        return 2
     args = parser.parse_args(own)
     if not getattr(args, "module", None):
         parser.print_help(sys.stderr)

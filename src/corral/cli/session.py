@@ -1,4 +1,4 @@
-"""Provides what every daemon verb shares: connecting, errors, targets and rendering.
+"""Provides what every daemon verb shares: connecting, errors, results and rendering.
 
 Verbs compute a `Result` (rows the daemon returned, notes, an exit code) and `render`
 prints it for people or as JSON (style D14). Only the standard library and the daemon's
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import sys
 
 from corral import __version__
@@ -22,13 +21,10 @@ from corral.home import Home, home
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
     from typing import Any
 
 Row = dict[str, "Any"]
-
-ECOSYSTEM_SUFFIXES = (".toml", ".json", ".json5", ".yaml", ".yml")
-ECOSYSTEM_JS = (".config.js", ".config.cjs", ".config.mjs")
 
 
 class Result:
@@ -65,6 +61,8 @@ def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             if exc.code == protocol.ErrorCode.BAD_PARAMS:
                 raise UsageError(exc.message) from None
             raise Failure(exc.message) from None
+        except BrokenPipeError:
+            raise  # our reader left (`| head`): main() ends quietly, this is no failure
         except (NotRunning, OSError) as exc:
             raise Failure(str(exc)) from None
 
@@ -140,45 +138,6 @@ def persistence_line(client: Client) -> str:
     except DaemonError:
         return ""
     return f"[corral] NOT SAVED: {trouble}\n" if trouble else ""
-
-
-def is_ecosystem(target: str) -> bool:
-    """Whether TARGET names an ecosystem file (by PM2's rule: its name, and it exists)."""
-    lower = target.lower()
-    named = lower.endswith(ECOSYSTEM_SUFFIXES) or lower.endswith(ECOSYSTEM_JS)
-    return named and os.path.isfile(target)
-
-
-def load_apps(
-    path: str, args: argparse.Namespace, overrides: dict[str, Any] | None = None
-) -> list[Any]:
-    """The AppSpecs of an ecosystem file (`--only`, `--env`, OVERRIDES applied).
-
-    Bad config exits 2; warnings go to stderr, once per app.
-    """
-    from corral.config import ConfigError, load_ecosystem
-
-    only = getattr(args, "only", None)
-    names = [n for n in only.split(",") if n] if only else None
-    profile = getattr(args, "env_profile", None)
-    try:
-        eco = load_ecosystem(path, env_profile=profile, only=names, overrides=overrides)
-    except ConfigError as exc:
-        raise UsageError(f"bad config:\n{exc}") from None
-    for warning in eco.warnings:
-        print(f"corral: warning: {warning}", file=sys.stderr)
-    return list(eco.apps)
-
-
-def expand_targets(targets: Sequence[str], args: argparse.Namespace) -> list[str]:
-    """Targets with each ecosystem file replaced by the names of its apps."""
-    out: list[str] = []
-    for target in targets:
-        if is_ecosystem(target):
-            out += [spec.name for spec in load_apps(target, args)]
-        else:
-            out.append(target)
-    return out
 
 
 def add_host_flags(parser: argparse.ArgumentParser) -> None:

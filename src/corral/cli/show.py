@@ -12,7 +12,7 @@ import json
 import sys
 import time
 
-from corral.cli import session
+from corral.cli import session, targets
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False
@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(table.render(client.call("list"), sys.stdout))
             sys.stdout.write(session.persistence_line(client))
             return 0
-        targets = args.targets if action == "describe" else [args.target]
-        rows = client.call("list", targets=session.expand_targets(targets, args))
+        wanted = args.targets if action == "describe" else [args.target]
+        rows = targets.call(client, "list", targets.expand(wanted, args))
     if action == "env":
         env = rows[0].get("env") or (rows[0].get("spec") or {}).get("env") or {}
         if args.json:

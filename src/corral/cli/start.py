@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import Any
 
-from corral.cli import session
+from corral.cli import session, targets
 from corral.cli.main import UsageError
 
 VALUE_FLAGS: tuple[tuple[tuple[str, ...], str, str], ...] = (
@@ -40,6 +40,7 @@ VALUE_FLAGS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("--ignore-watch",), "ignore_watch", "paths not to watch (comma or space separated)"),
     (("--watch-delay",), "watch_delay", "wait this long after a change"),
     (("-o", "--output"), "out_file", "stdout log file"),
+    (("-p", "--pid"), "pid_file", "write the pid here (FILE.pid: FILE-<id>.pid), removed at exit"),
     (("-e", "--error"), "error_file", "stderr log file"),
     (("--args",), "args", "arguments for the script, as one string"),
 )
@@ -52,7 +53,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="start a script, an ecosystem file's apps, or existing processes",
         description="Start (or restart) apps; after `--` come the script's own arguments.",
     )
-    parser.add_argument("targets", nargs="*", help="script, command, ecosystem file, id or name")
+    parser.add_argument(
+        "targets", nargs="*", help="script, command, ecosystem file, - (stdin), id or name"
+    )
     for flags, dest, text in VALUE_FLAGS:
         parser.add_argument(*flags, dest=f"opt_{dest}", metavar="VALUE", help=text)
     parser.add_argument(
@@ -63,6 +66,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--no-autorestart", action="store_true", help="never restart on exit")
     parser.add_argument("--no-autostart", action="store_true", help="register without starting")
     parser.add_argument("--merge-logs", action="store_true", help="one log for all instances")
+    parser.add_argument(
+        "-f", "--force", action="store_true", help="start another copy even if the name exists"
+    )
+    parser.add_argument(
+        "-x",
+        "--execute-command",
+        action="store_true",
+        help="run in fork mode (a Node script gets no cluster shim)",
+    )
     parser.add_argument("--time", action="store_true", help="prefix log lines with the time")
     parser.add_argument("--env", dest="env_profile", help="ecosystem: layer env_<ENV> over env")
     parser.add_argument("--only", help="ecosystem: comma-separated app names")
@@ -94,6 +106,8 @@ def app_mapping(script: str, args: argparse.Namespace) -> dict[str, Any]:
         raw["merge_logs"] = True
     if args.time:
         raw["time"] = True
+    if args.execute_command:
+        raw["exec_mode"] = "fork"
     if args.passthrough:
         raw["args"] = list(args.passthrough)
     return raw
@@ -127,15 +141,15 @@ def run(args: argparse.Namespace) -> int:
         if found is None:
             raise UsageError("start what? give a script, an ecosystem file or a process")
         args.targets = [str(found)]
-    if args.env_profile and not any(session.is_ecosystem(t) for t in args.targets):
+    if args.env_profile and not any(targets.is_ecosystem(t) for t in args.targets):
         raise UsageError("--env selects a profile of an ecosystem file; give one")
     # Everything is validated before a daemon is started: a bad config starts nothing.
     overrides = {"autostart": False} if args.no_autostart else None
     specs: list[Any] = []
     others: list[str] = []
     for target in args.targets:
-        if session.is_ecosystem(target):
-            specs += session.load_apps(target, args, overrides)
+        if targets.is_ecosystem(target):
+            specs += targets.load_apps(target, args, overrides)
         else:
             others.append(target)
     client = _running_daemon() if others else None
@@ -153,9 +167,10 @@ def run(args: argparse.Namespace) -> int:
     with client or session.connect() as client:
         rows: list[session.Row] = []
         if existing:
-            rows += client.call("restart", targets=existing)
+            rows += targets.call(client, "restart", existing)
         if specs:
-            rows += _add(client, [spec.to_dict() for spec in specs])
+            # -f: another copy beside the app of that name, as PM2 (else it is replaced).
+            rows += _add(client, [spec.to_dict() for spec in specs], replace=not args.force)
         result = session.Result("start", rows, [session.done("start", rows)])
         return session.render(result, args, client)
 
@@ -177,13 +192,13 @@ def _known_targets(rows: list[session.Row]) -> set[str]:
     return known
 
 
-def _add(client: Any, specs: list[dict[str, Any]]) -> list[session.Row]:
+def _add(client: Any, specs: list[dict[str, Any]], *, replace: bool) -> list[session.Row]:
     """Send SPECS in requests small enough for the daemon's line limit."""
     from corral.daemon import protocol
 
     size = len(protocol.encode({"specs": specs}))
     if size < protocol.MAX_LINE - 4096 or len(specs) == 1:
-        rows: list[session.Row] = client.call("add", specs=specs, replace=True)
+        rows: list[session.Row] = client.call("add", specs=specs, replace=replace)
         return rows
     half = len(specs) // 2
-    return _add(client, specs[:half]) + _add(client, specs[half:])
+    return _add(client, specs[:half], replace=replace) + _add(client, specs[half:], replace=replace)

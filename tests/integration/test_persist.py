@@ -111,7 +111,8 @@ def test_resurrect_without_a_dump_a_corrupt_one_and_an_unknown_version(corral: C
     assert code == 0, err
     assert "warning" in err and "not valid JSON" in err and "dump.json.bak" in err
     assert "1 processes restored" in out
-    assert Path(corral.root, "dump.json").read_bytes() == b'{"format": "corral-dump", "vers'
+    [aside] = Path(corral.root).glob("dump.json.broken-*")  # moved aside, kept (PM2 deletes it)
+    assert aside.read_bytes() == b'{"format": "corral-dump", "vers'
     assert Path(corral.root, "dump.json.bak").read_bytes() == good
 
     future = json.loads(good)
@@ -126,9 +127,10 @@ def test_autosave_never_rotates_a_corrupt_dump_over_the_backup(corral: Corral) -
     Path(corral.root).mkdir(mode=0o700)
     Path(corral.root, "dump.json.bak").write_bytes(good)
     Path(corral.root, "dump.json").write_bytes(b"garbage")
-    corral.ok("resurrect")  # from the backup; the daemon then autosaves the new list
-    wait_until(lambda: Path(corral.root, "dump.json.corrupt").exists(), what="corrupt set aside")
-    assert Path(corral.root, "dump.json.corrupt").read_bytes() == b"garbage"
+    corral.ok("start", SLEEPER, "--name", "a")  # the daemon autosaves the new list
+    wait_until(lambda: list(Path(corral.root).glob("dump.json.broken-*")), what="set aside")
+    [aside] = Path(corral.root).glob("dump.json.broken-*")
+    assert aside.read_bytes() == b"garbage"
     assert Path(corral.root, "dump.json.bak").read_bytes() == good
     wait_until(lambda: statuses(corral) == [(0, "a", "online")], what="the new dump")
 

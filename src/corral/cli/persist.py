@@ -92,6 +92,13 @@ def _resurrect(args: argparse.Namespace) -> int:
         raise Failure(str(exc)) from None
     for warning in loaded.warnings:
         print(f"corral: warning: {warning}", file=sys.stderr)
+    if loaded.broken is not None:
+        try:
+            aside = dump.set_aside(loaded.broken)
+        except OSError as exc:
+            print(f"corral: warning: cannot move {loaded.broken} aside: {exc}", file=sys.stderr)
+        else:
+            print(f"corral: the unreadable file is kept as {aside}", file=sys.stderr)
     with session.connect() as client:
         running = {str(r["name"]) for r in client.call("list", metrics=False)}
         todo = [e.to_dict() for e in loaded.entries if e.name not in running]

@@ -266,6 +266,7 @@ class LogFiles:
                         "app_name": event.name,
                     },
                     ensure_ascii=False,
+                    separators=(",", ":"),  # compact as PM2's, so `grep '"type":"err"'` works
                 ).encode()
                 + b"\n"
                 for text in event.texts()

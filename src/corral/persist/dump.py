@@ -7,7 +7,8 @@ One entry per process (PM2's dump holds one per process too), in id order, each 
 app's full resolved config (`spec`, whose `env` is the whole child environment) and its
 desired state: `online`, or `stopped` when the user stopped it. Saving keeps the previous
 file as dump.json.bak; a dump.json that does not parse is never rotated over that backup
-(it is set aside as dump.json.corrupt), and reading never modifies either file.
+nor deleted (as PM2 does): it is set aside as dump.json.broken-<time>, by `save` before it
+writes, and by `resurrect` once it has fallen back to the backup. `load` itself never writes.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class Loaded:
     entries: list[Entry]
     path: str
     warnings: list[str] = field(default_factory=list)
+    broken: str | None = None
+    """dump.json when it exists but could not be read (the backup was used instead)."""
 
 
 def paths(root: str) -> tuple[str, str]:
@@ -149,7 +152,21 @@ def load(root: str) -> Loaded:
         entries = decode(spare, backup)
     except DumpCorrupt as exc:
         raise DumpCorrupt(f"{problem}; the backup is no better: {exc}") from None
-    return Loaded(entries, backup, [f"{problem}; using the backup {backup}"])
+    broken = path if data is not None else None
+    return Loaded(entries, backup, [f"{problem}; using the backup {backup}"], broken)
+
+
+def set_aside(path: str) -> str:
+    """Rename the unreadable PATH to PATH.broken-<local time> and return the new name.
+
+    Kept, not deleted: it may hold the only copy of a list someone edited by hand.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside, n = f"{path}.broken-{stamp}", 1
+    while os.path.exists(aside):  # twice in one second: never replace an older one
+        aside, n = f"{path}.broken-{stamp}.{n}", n + 1
+    os.rename(path, aside)
+    return aside
 
 
 def save(root: str, entries: list[Entry], *, force: bool = False, pretty: bool = True) -> str:
@@ -168,7 +185,7 @@ def save(root: str, entries: list[Entry], *, force: bool = False, pretty: bool =
             decode(current, path)
         except DumpCorrupt:
             # Rotating it would replace the last good list with garbage: set it aside.
-            os.replace(path, path + ".corrupt")
+            set_aside(path)
             keep = None
         except DumpVersion:
             pass  # another corral's list: it becomes the backup, still whole

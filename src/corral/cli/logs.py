@@ -15,20 +15,36 @@ import re
 import sys
 import time
 
-from corral.cli import session
+from corral.cli import session, targets
 from corral.cli.main import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    from corral.daemon.client import Client
 
 RED, DIM, INVERSE, RESET = "\x1b[31m", "\x1b[2m", "\x1b[7m", "\x1b[0m"
 STAMP = re.compile(rb"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)")
 DEFAULT_TIMESTAMP = "%Y-%m-%d-%H:%M:%S"
 
 
+LOGS_HELP = """\
+Show the last lines of the apps' log files, then follow new lines as they come
+(Ctrl-C to stop). Lines look like "ID|NAME | text"; stderr lines are red on a
+terminal. Files written with time or log_date_format are merged in time order.
+With no process yet, it says so and waits for the first one.
+"""
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("logs", help="show and follow app logs", description=__doc__)
+    parser = sub.add_parser(
+        "logs",
+        help="show and follow app logs",
+        description=LOGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("target", nargs="?", default="all", help="id, name, namespace or all")
     parser.add_argument("--lines", type=int, default=15, help="history lines per file (15)")
     parser.add_argument("--nostream", action="store_true", help="print the history and exit")
@@ -58,26 +74,36 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 @session.guarded
 def run(args: argparse.Namespace) -> int:
-    client = session.connect()
-    if args.action == "flush":
-        rows = client.call("flush", **({"targets": [args.target]} if args.target else {}))
-        print(f"[corral] flushed the logs of {len(rows)} process(es)")
-        return 0
-    if args.action == "reloadLogs":
-        client.call("reload_logs")
-        print("[corral] log files reopened")
-        return 0
-    return _logs(client, args)
+    with session.connect() as client:
+        return VERBS[args.action](client, args)
 
 
-def _logs(client: Any, args: argparse.Namespace) -> int:
+def flush(client: Client, args: argparse.Namespace) -> int:
+    rows = targets.call(client, "flush", [args.target]) if args.target else client.call("flush")
+    print(f"[corral] flushed the logs of {len(rows)} process(es)")
+    return 0
+
+
+def reload_logs(client: Client, args: argparse.Namespace) -> int:
+    client.call("reload_logs")
+    print("[corral] log files reopened")
+    return 0
+
+
+def logs(client: Client, args: argparse.Namespace) -> int:
     if args.lines < 0:
         raise UsageError("--lines must be 0 or more")
     try:
         grep = re.compile(args.grep) if args.grep else None
     except re.error as exc:
         raise UsageError(f"--grep: {exc}") from None
-    rows = client.call("list", targets=[args.target])
+    if args.target == "all":
+        rows = client.call("list")
+        if not rows:  # say why nothing shows, then wait for the first app (as PM2 does)
+            print("[corral] no process yet; waiting for logs (Ctrl-C to stop)", file=sys.stderr)
+            sys.stderr.flush()
+    else:
+        rows = targets.call(client, "list", [args.target])
     out = Printer(args, grep, sys.stdout)
     streams = ("out",) if args.out else ("err",) if args.err else ("out", "err")
     for stream, row, line in history(rows, streams, args.lines):
@@ -94,6 +120,14 @@ def _logs(client: Any, args: argparse.Namespace) -> int:
         return 0
     except KeyboardInterrupt:
         return 0
+
+
+VERBS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
+    "logs": logs,
+    "flush": flush,
+    "reloadLogs": reload_logs,
+}
+"""`args.action` (set by each verb's parser) -> the function that does it."""
 
 
 def _follow(

@@ -72,9 +72,14 @@ def run(args: argparse.Namespace) -> int:
     if hosts:
         return _fleet(hosts, args)
     try:
-        connect_or_start(where).close()
+        client = connect_or_start(where)
     except LaunchError as exc:
         raise Failure(str(exc)) from None
+    with client:
+        empty = args.no_ui and not client.call("list", metrics=False)
+    if empty:  # say why nothing shows, then wait for the first app
+        print("[corral] no process yet; waiting for apps (Ctrl-C to stop)", file=sys.stderr)
+        sys.stderr.flush()
     if args.no_ui:
         try:
             return asyncio.run(_text(where, args.interval))

@@ -21,10 +21,8 @@ from pathlib import Path
 import pytest
 
 from corral.persist import dump
-from tests.conftest import APPS, PYTHON
-from tests.integration.test_daemon import SLEEPER, Corral, corral, gone, wait_until
+from tests.helpers import APPS, PYTHON, SLEEPER, Corral, gone, wait_until
 
-__all__ = ["corral"]
 pytestmark = pytest.mark.timeout(90)
 CHATTY = str(APPS / "chatty.py")
 

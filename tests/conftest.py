@@ -16,8 +16,11 @@ import psutil
 import pytest
 
 from corral.engine import Supervisor
+from tests.fleet import fleet
 from tests.helpers import Corral, Recorder, descendants
 from tests.sshd import SSHD, SshKit, keygen
+
+__all__ = ["fleet"]  # the fixture, imported so every test module finds it
 
 
 def _seed_line(config: pytest.Config) -> str | None:

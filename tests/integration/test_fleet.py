@@ -7,80 +7,19 @@ started locally with the same homes, and their own tables are the judge.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import select
-import shlex
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.fleet import CORRAL, Fleet, cli
 from tests.helpers import APPS, SLEEPER
-from tests.sshd import SshKit
 
 pytestmark = pytest.mark.timeout(120)
-
-CORRAL = str(Path(sys.executable).with_name("corral"))
-
-
-def cli(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the corral CLI against HOME."""
-    return subprocess.run(
-        [CORRAL, *args],
-        env={**os.environ, "CORRAL_HOME": str(home), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@dataclass
-class Fleet:
-    """Two hosts, each an sshd whose sessions use their own CORRAL_HOME."""
-
-    kit: SshKit
-    homes: dict[str, Path]
-    env: dict[str, str]
-    """CORRAL_SSH and CORRAL_REMOTE for the CLI that reaches the hosts."""
-
-    def host(self, slot: str) -> str:
-        return f"{self.kit.user}@127.0.0.1:{self.kit.servers[slot].port}"
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """The CLI on this machine, with its own (empty) home, reaching out with --host."""
-        return cli(self.homes["local"], *args, env=self.env)
-
-
-@pytest.fixture
-def fleet(ssh_kit: SshKit, tmp_path: Path) -> Iterator[Fleet]:
-    homes = {slot: tmp_path / slot for slot in ("a", "b", "local")}
-    for slot in ("fa", "fb"):
-        ssh_kit.servers.pop(slot, None)
-    for slot, home in (("fa", homes["a"]), ("fb", homes["b"])):
-        ssh_kit.server(slot, env={"CORRAL_HOME": str(home)})
-    ssh = ["ssh", "-i", str(ssh_kit.user_key)]
-    for option in ssh_kit.ssh_options:
-        ssh += ["-o", option]
-    env = {"CORRAL_SSH": shlex.join(ssh), "CORRAL_REMOTE": CORRAL}
-    fleet = Fleet(ssh_kit, {"a": homes["a"], "b": homes["b"], "local": homes["local"]}, env)
-    try:
-        yield fleet
-    finally:
-        for slot in ("fa", "fb"):
-            with contextlib.suppress(KeyError):
-                ssh_kit.stop(slot)
-                ssh_kit.servers.pop(slot)
-        for home in homes.values():
-            cli(home, "kill")
 
 
 def test_dial_stdio_bridges_the_socket_and_starts_nothing(tmp_path: Path) -> None:
@@ -111,8 +50,8 @@ def test_dial_stdio_bridges_the_socket_and_starts_nothing(tmp_path: Path) -> Non
 def test_jlist_and_restart_across_two_hosts(fleet: Fleet) -> None:
     """jlist --host on both returns both sets labelled; restart on one host's app restarts
     only that one; a host that does not answer fails the verb with exit 1 and its reason."""
-    assert cli(fleet.homes["a"], "start", SLEEPER, "--name", "alpha").returncode == 0
-    assert cli(fleet.homes["b"], "start", SLEEPER, "--name", "beta").returncode == 0
+    assert cli(fleet.homes["fa"], "start", SLEEPER, "--name", "alpha").returncode == 0
+    assert cli(fleet.homes["fb"], "start", SLEEPER, "--name", "beta").returncode == 0
     a, b = fleet.host("fa"), fleet.host("fb")
 
     listed = fleet.run("jlist", "--host", a, "--host", b)
@@ -166,8 +105,8 @@ def test_monit_no_ui_follows_two_hosts_and_survives_one_dropping(fleet: Fleet) -
     """Host-prefixed lines from both hosts; a host whose sshd dies is reported
     disconnected while the other keeps streaming, and comes back when sshd does."""
     chatty = str(APPS / "chatty.py")
-    assert cli(fleet.homes["a"], "start", chatty, "--name", "alpha").returncode == 0
-    assert cli(fleet.homes["b"], "start", chatty, "--name", "beta").returncode == 0
+    assert cli(fleet.homes["fa"], "start", chatty, "--name", "alpha").returncode == 0
+    assert cli(fleet.homes["fb"], "start", chatty, "--name", "beta").returncode == 0
     a, b = fleet.host("fa"), fleet.host("fb")
     proc = subprocess.Popen(
         [CORRAL, "monit", "--no-ui", a, b],

@@ -139,7 +139,7 @@ def _print_json(
                 rows = rows if isinstance(rows, list) else [rows]
                 merged += [{"host": host, **row} for row in rows]
         if error:
-            print(f"corral: {host}: {error}", file=sys.stderr)
+            print(f"corral: {host}: {error.removeprefix(f'{host}: ')}", file=sys.stderr)
     sys.stdout.write(json.dumps(merged, ensure_ascii=False) + "\n")
     return 1 if any(code for code, _ in results.values()) else 0
 
@@ -157,7 +157,7 @@ def _print_text(
         if not streaming:
             sys.stdout.write(f"── {host} ──\n{outputs[host].getvalue()}")
         if error:
-            print(f"corral: {host}: {error}", file=sys.stderr)
+            print(f"corral: {host}: {error.removeprefix(f'{host}: ')}", file=sys.stderr)
         if code:
             failed.append(host)
     ok = len(hosts) - len(failed)

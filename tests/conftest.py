@@ -7,7 +7,9 @@ Every test that starts processes checks at teardown that none of them is left. H
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 
 from corral.engine import Supervisor
 from tests.fleet import fleet
-from tests.helpers import Corral, Recorder, descendants
+from tests.helpers import Corral, Recorder, Up, descendants
 from tests.sshd import SSHD, SshKit, keygen
 
 __all__ = ["fleet"]  # the fixture, imported so every test module finds it
@@ -89,6 +91,28 @@ def corral(home: Path, no_leftovers: None) -> Iterator[Corral]:
     yield runner
     left = runner.teardown()
     assert not left, f"processes of {home} left behind: {left}"
+
+
+@pytest.fixture
+def up_env(home: Path) -> dict[str, str]:
+    """The environment for a `corral up` subprocess: the private home, no colours."""
+    return dict(os.environ, CORRAL_HOME=str(home), NO_COLOR="1")
+
+
+@pytest.fixture
+def runner(up_env: dict[str, str], tmp_path: Path) -> Iterator[list[Up]]:
+    """The `corral up` runs a test starts; any still running are killed with their apps."""
+    started: list[Up] = []
+    yield started
+    for up in started:
+        if up.proc.poll() is None:
+            # Its apps live in their own sessions: find them before their supervisor goes.
+            apps = psutil.Process(up.proc.pid).children(recursive=True)
+            os.killpg(up.proc.pid, signal.SIGKILL)
+            for proc in apps:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+            up.proc.wait()
 
 
 @pytest.fixture(scope="session")

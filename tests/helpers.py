@@ -16,14 +16,16 @@ import fcntl
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 import pytest
@@ -230,3 +232,59 @@ def saved(corral: Corral) -> list[dict[str, Any]]:
 def statuses(corral: Corral) -> list[tuple[int, str, str]]:
     """(id, name, status) of each app in CORRAL's dump.json."""
     return [(a["id"], a["name"], a["status"]) for a in saved(corral)]
+
+
+class Up:
+    """A running `corral up --no-ui` whose output is read line by line with deadlines."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "corral", "up", "--no-ui", *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read_all, args=(self.proc.stdout, self.lines)),
+            threading.Thread(target=self._read_all, args=(self.proc.stderr, self.errors)),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read_all(stream: IO[str], into: list[str]) -> None:
+        for line in stream:
+            into.append(line.rstrip("\n"))
+
+    def wait_for(
+        self, pattern: str, count: int = 1, timeout: float = 15, stderr: bool = False
+    ) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [
+                line for line in (self.errors if stderr else self.lines) if re.search(pattern, line)
+            ]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                out, err = "\n".join(self.lines), "\n".join(self.errors)
+                pytest.fail(f"{pattern!r} x{count} not seen; output:\n{out}\nstderr:\n{err}")
+            time.sleep(0.02)  # polling a pipe with a deadline
+
+    def finish(self, timeout: float = 15) -> tuple[int, str]:
+        self.proc.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(timeout)
+        return self.proc.returncode, "\n".join(self.errors)
+
+
+def eco(tmp_path: Path, body: str) -> Path:
+    """TMP_PATH/corral.toml holding BODY, with APPS standing for tests/apps."""
+    path = tmp_path / "corral.toml"
+    path.write_text(body.replace("APPS", str(APPS)))
+    return path

@@ -17,10 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import APPS, Corral, gone, wait_until
-from tests.integration.test_up import Up, eco, runner, up_env
-
-__all__ = ["runner", "up_env"]  # fixtures, re-exported for this module's tests
+from tests.helpers import APPS, Corral, Up, eco, gone, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 TRAP = str(APPS / "hup_trap.sh")

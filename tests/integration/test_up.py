@@ -2,102 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import psutil
 import pytest
 
-from tests.helpers import APPS
+from tests.helpers import APPS, Up, eco
 
 pytestmark = pytest.mark.timeout(60)
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (\S+)\[(\d+)\] ([|!]) (.*)$")
 LIFECYCLE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[corral\] (\S+)\[(\d+)\] (.*)$")
-
-
-class Up:
-    """A running `corral up --no-ui` whose output is read line by line with deadlines."""
-
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "corral", "up", "--no-ui", *args],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-        self.errors: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._read_all, args=(self.proc.stdout, self.lines)),
-            threading.Thread(target=self._read_all, args=(self.proc.stderr, self.errors)),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    @staticmethod
-    def _read_all(stream: IO[str], into: list[str]) -> None:
-        for line in stream:
-            into.append(line.rstrip("\n"))
-
-    def wait_for(
-        self, pattern: str, count: int = 1, timeout: float = 15, stderr: bool = False
-    ) -> list[str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [
-                line for line in (self.errors if stderr else self.lines) if re.search(pattern, line)
-            ]
-            if len(found) >= count:
-                return found
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                out, err = "\n".join(self.lines), "\n".join(self.errors)
-                pytest.fail(f"{pattern!r} x{count} not seen; output:\n{out}\nstderr:\n{err}")
-            time.sleep(0.02)  # polling a pipe with a deadline
-
-    def finish(self, timeout: float = 15) -> tuple[int, str]:
-        self.proc.wait(timeout=timeout)
-        for reader in self._readers:
-            reader.join(timeout)
-        return self.proc.returncode, "\n".join(self.errors)
-
-
-@pytest.fixture
-def up_env(home: Path) -> dict[str, str]:
-    return dict(os.environ, CORRAL_HOME=str(home), NO_COLOR="1")
-
-
-@pytest.fixture
-def runner(up_env: dict[str, str], tmp_path: Path) -> Iterator[list[Up]]:
-    started: list[Up] = []
-    yield started
-    for up in started:
-        if up.proc.poll() is None:
-            # Its apps live in their own sessions: find them before their supervisor goes.
-            apps = psutil.Process(up.proc.pid).children(recursive=True)
-            os.killpg(up.proc.pid, signal.SIGKILL)
-            for proc in apps:
-                with contextlib.suppress(psutil.Error):
-                    proc.kill()
-            up.proc.wait()
-
-
-def eco(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "corral.toml"
-    path.write_text(body.replace("APPS", str(APPS)))
-    return path
 
 
 TWO_APPS = """

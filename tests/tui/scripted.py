@@ -181,6 +181,7 @@ class LiveScript(ScriptedAPI):
 
     def push(self, events: Sequence[Event]) -> None:
         """Send EVENTS to the subscriber, as a backend would."""
+        self.delivered = False
         for event in events:
             self._more.put_nowait(event)
 
@@ -188,4 +189,6 @@ class LiveScript(ScriptedAPI):
         for event in self.script:
             yield event
         while True:
+            if self._more.empty():  # the subscriber took every event and asks for more
+                self.delivered = True
             yield await self._more.get()

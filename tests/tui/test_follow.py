@@ -15,7 +15,7 @@ from corral.engine import Supervisor
 from corral.engine.events import LogLines
 from corral.tui.app import CorralApp, make_app
 from tests.helpers import app as spec
-from tests.tui.pilot import wait_until
+from tests.tui.pilot import settle, wait_until
 from tests.tui.scripted import NOW, LiveScript
 
 
@@ -57,7 +57,7 @@ def at_newest(app: CorralApp, text: str) -> bool:
 
 async def newest(pilot: Pilot[int], app: CorralApp, text: str, what: str) -> None:
     await wait_until(pilot, lambda: at_newest(app, text), what=what)
-    await pilot.pause(0.3)  # a few frames later (a scrollbar may have appeared): still there
+    await settle(pilot)  # everything sent is drawn (a scrollbar may have appeared): still there
     assert at_newest(app, text), what
 
 

@@ -1,29 +1,61 @@
-"""The hub: a failing sink is dropped without stopping the others; batches gather events."""
+"""The hub: a failing sink is reported and retried without stopping the others; batches
+gather events; a subscriber that stops reading costs a bounded number of bytes."""
 
 from __future__ import annotations
 
 import asyncio
 
-from corral.engine.events import Event, Lifecycle
-from corral.engine.hub import Hub
+from corral.engine.events import Event, Lagged, Lifecycle, LogLines
+from corral.engine.hub import SUBSCRIBER_BYTES, Hub
 
 
 def note(n: int) -> Lifecycle:
     return Lifecycle(n, "x", 0.0, f"event {n}")
 
 
-def test_a_failing_sink_is_removed_and_the_others_still_hear() -> None:
+def test_a_failing_sink_is_reported_retried_and_the_others_still_hear() -> None:
     hub = Hub()
     heard: list[Event] = []
+    tried: list[Event] = []
+    broken_now = True
 
-    def broken(_event: Event) -> None:
-        raise BrokenPipeError
+    def flaky(event: Event) -> None:
+        tried.append(event)
+        if broken_now:
+            raise BrokenPipeError("stdout closed")
 
-    hub.add_sink(broken)
+    hub.add_sink(flaky)
     hub.add_sink(heard.append)
     hub.publish(note(1))
     hub.publish(note(2))
-    assert heard == [note(1), note(2)]
+    broken_now = False
+    hub.publish(note(3))
+    reports = [e for e in heard if isinstance(e, Lifecycle) and e.id == -1]
+    assert [e for e in heard if e not in reports] == [note(1), note(2), note(3)]
+    assert note(2) in tried and note(3) in tried  # retried, never dropped
+    assert len(reports) == 2  # once when it starts failing, once when it works again
+    assert reports[0].level == "error" and "BrokenPipeError: stdout closed" in reports[0].message
+    assert "works again after 3 failures" in reports[1].message  # 2 events and the report
+
+
+async def test_a_stalled_subscriber_holds_bounded_bytes_then_learns_what_it_missed() -> None:
+    hub = Hub()
+    stream = hub.subscribe(lambda: [note(0)])
+    assert await anext(stream) == note(0)
+    block = b"x" * 1000 + b"\n" + b"y" * 1000  # two lines of 1 kB
+    for _ in range(20_000):  # 40 MB published; the subscriber reads nothing meanwhile
+        hub.publish(LogLines(1, "blast", "out", 0.0, block))
+    (subscription,) = hub._subscriptions
+    assert subscription.size <= SUBSCRIBER_BYTES
+    queued = len(subscription.events)
+    received = [await anext(stream) for _ in range(queued + 2)]
+    assert all(isinstance(e, LogLines) for e in received[:queued])
+    lagged = received[queued]
+    assert isinstance(lagged, Lagged) and lagged.lines == 2 * (20_000 - queued)
+    assert received[queued + 1] == note(0)  # a fresh snapshot, then live again
+    hub.publish(note(5))
+    assert await anext(stream) == note(5)
+    await stream.aclose()  # type: ignore[attr-defined]
 
 
 async def test_batches_start_with_the_snapshot_and_gather_what_follows() -> None:

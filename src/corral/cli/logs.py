@@ -135,6 +135,10 @@ def _follow(
 ) -> int:
     """Print live lines of the targets until interrupted."""
     for event in client.subscribe(logs=True):
+        if event["kind"] == "lagged":  # this reader fell behind: say how much it missed
+            out.lagged(int(event["lines"]))
+            sys.stdout.flush()
+            continue
         if event["kind"] != "log" or event["stream"] not in streams:
             continue
         if names is not None and event["id"] not in ids and event["name"] not in names:
@@ -188,6 +192,15 @@ class Printer:
     def __init__(self, args: argparse.Namespace, grep: re.Pattern[str] | None, out: Any) -> None:
         self.args, self.grep, self.out = args, grep, out
         self.colour = out.isatty() and not os.environ.get("NO_COLOR")
+
+    def lagged(self, missed: int) -> None:
+        """The gap a reader that fell behind left: how many lines it missed."""
+        text = f"[corral] this reader fell behind and missed {missed} lines; live again"
+        if self.args.json:
+            obj = {"message": text, "type": "lagged", "missed_lines": missed}
+            self.out.write(json.dumps(obj) + "\n")
+        else:
+            self.out.write(text + "\n")
 
     def line(self, pm_id: int, name: str, stream: str, text: str, ts: float | None) -> None:
         if self.grep is not None and not self.grep.search(text):

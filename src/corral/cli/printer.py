@@ -16,7 +16,7 @@ import os
 import time
 from typing import IO
 
-from corral.engine.events import Event, Lifecycle, LogLines, StateChanged
+from corral.engine.events import Event, Lagged, Lifecycle, LogLines, StateChanged
 
 PALETTE = (36, 32, 35, 33, 34, 96, 92, 95, 93, 94)
 """ANSI colours given to apps in turn (cyan, green, magenta, yellow, blue, bright ones)."""
@@ -81,6 +81,8 @@ class EventPrinter:
                     f"{_app_colour(event.id)}{who}{RESET} {tone}{event.message}{RESET}"
                 ]
             return [f"{stamp(event.ts)} [corral] {who} {event.message}"]
+        if isinstance(event, Lagged):
+            return [f"{stamp(event.ts)} [corral] {event.message}"]
         return []
 
     @staticmethod
@@ -105,6 +107,16 @@ class EventPrinter:
                     "level": event.level,
                     "app_name": event.name,
                     "process_id": event.id,
+                    "message": event.message,
+                }
+            ]
+        if isinstance(event, Lagged):
+            return [
+                {
+                    "timestamp": iso(event.ts),
+                    "type": "lagged",
+                    "missed_lines": event.lines,
+                    "missed_events": event.events,
                     "message": event.message,
                 }
             ]

@@ -186,7 +186,31 @@ class HostSample:
     kind: Literal["host"] = "host"
 
 
-Event = StateChanged | LogLines | Lifecycle | Removed | MetricsSample | HostSample
+@dataclass(frozen=True, slots=True)
+class Lagged:
+    """This subscriber fell behind and events passed it by; what follows is live again.
+
+    A reader that stops reading (`corral logs | less`, a frozen SSH session) must not grow
+    the daemon: its queue holds a bounded number of bytes, and once full it misses events
+    until it catches up. It is then told how much it missed and gets a fresh snapshot
+    (a StateChanged per process), so its table is right even though its tail has a gap.
+    """
+
+    lines: int
+    """Log lines it missed."""
+    events: int
+    """Other events it missed (state changes, samples); the snapshot that follows covers them."""
+    ts: float
+    kind: Literal["lagged"] = "lagged"
+
+    @property
+    def message(self) -> str:
+        """What a front end shows at the gap."""
+        others = f" and {self.events} other events" if self.events else ""
+        return f"this reader fell behind and missed {self.lines} log lines{others}; live again"
+
+
+Event = StateChanged | LogLines | Lifecycle | Removed | MetricsSample | HostSample | Lagged
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -218,6 +242,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         return Lifecycle(data["id"], data["name"], data["ts"], data["message"], data["level"])
     if kind == "removed":
         return Removed(data["id"], data["name"], data["ts"])
+    if kind == "lagged":
+        return Lagged(int(data["lines"]), int(data["events"]), data["ts"])
     if kind == "metrics":
         return MetricsSample(
             data["id"],

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from corral.engine.events import (
     Event,
     HostSample,
+    Lagged,
     Lifecycle,
     LogLines,
     MetricsSample,
@@ -90,6 +91,9 @@ class Feed:
                     clean(event.message),
                 )
                 changes.lines = self._add(event.id if own else SYSTEM_ID, [record])
+            case Lagged():  # the daemon dropped events this slow reader could not take
+                record = LogRecord(event.ts, "", None, "warn", event.message)
+                changes.lines = self._add(SYSTEM_ID, [record])
             case Removed():
                 self.board.remove(event.id)
                 self.logs.forget(event.id)  # bounded over any number of create/delete

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import corral
 from corral.daemon.log import configure as configure_log
-from corral.daemon.log import log
+from corral.daemon.log import log, printable
 from corral.home import Home, home
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def _survive(_signum: int, _frame: object) -> None:
 def _log_lifecycle(event: Event) -> None:
     """Keep PM2's pm2.log habit: what happened to each app goes to daemon.log."""
     if event.kind == "lifecycle":
-        log(f"{event.name}[{event.id}] {event.message}")
+        log(f"{printable(event.name)}[{event.id}] {printable(event.message)}")
 
 
 def _loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:

@@ -26,12 +26,18 @@ PROTOCOL_VERSION = 1
 """Bumped on any incompatible change. `ping`, `list` and `kill` keep their shapes across
 versions, so `corral update` can always move apps from an old daemon to a new one."""
 
-MAX_LINE = 1024 * 1024
+MAX_LINE = 4 * 1024 * 1024
 """Longest request line the daemon reads; a longer one gets an error and a closed socket.
-Bounds each connection's buffer; the CLI splits a big `add` into several requests."""
+Bounds each connection's buffer. The CLI splits a big `add` into several requests; one
+app's spec (its environment included) must fit in one, and the CLI says so when it does
+not. 4 MiB is twice what Linux lets a process's arguments and environment take at exec
+(a quarter of the default 8 MiB stack limit), so no app that could start is refused."""
 
-HANDSHAKE_TIMEOUT_S = 10.0
-"""A client that sends no hello within this long is disconnected."""
+MAX_HELLO = 4096
+"""Longest hello line: a client that has not said who it is gets no bigger buffer."""
+
+HANDSHAKE_TIMEOUT_S = 2.0
+"""A client that sends no hello within this long is disconnected (ours send it at once)."""
 
 JsonId = int | str | None
 

@@ -2,8 +2,13 @@
 
 Each connection is isolated: whatever bytes it sends end in an error reply or a closed
 connection, never in an exception that reaches the daemon. The socket is created 0600
-(umask around bind) in a 0700 home, and every peer's uid is checked with SO_PEERCRED:
-only our own uid and root may talk to us.
+(umask around bind) in a 0700 home, and every peer's uid is checked with SO_PEERCRED
+before it takes a slot: only our own uid and root may talk to us (daemon/admission.py).
+
+Memory per client is bounded in bytes: a hello line of 4 KiB, a request line of
+protocol.MAX_LINE, one reply or one event batch in the socket's write buffer, and a
+subscriber's queue of hub.SUBSCRIBER_BYTES (a reader that stops reading misses events and
+is told so, it never grows the daemon).
 """
 
 from __future__ import annotations
@@ -11,47 +16,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
-import struct
 import traceback
 from typing import Any
 
 from corral.daemon import protocol
-from corral.daemon.log import log
+from corral.daemon.admission import Admission, peer_allowed, peer_uid
+from corral.daemon.framing import CHUNK, LineReader
+from corral.daemon.log import log, printable
+from corral.daemon.memory import give_back_soon
 from corral.daemon.methods import MethodError, Methods
 from corral.daemon.protocol import ErrorCode, ProtocolError
 from corral.engine.events import LogLines, event_to_dict
-from corral.engine.hub import Lagged
 from corral.home import Home
 
-MAX_CLIENTS = 256
-"""Connections served at once; more are told `busy` and closed (bounds fds and memory)."""
+__all__ = ["AlreadyRunning", "Server", "batch_window", "peer_allowed", "peer_uid"]
 
 BATCH_WINDOW_S = 0.02
 """Events arriving within this window of each other travel in one message."""
 
-
 LINGER_S = 2.0
 """After a fatal error, how long the rest of a client's input is read and dropped."""
+
+WRITE_HIGH_WATER = 64 * 1024
+"""Bytes a client may leave unread in our write buffer before we wait for it to read."""
 
 
 class AlreadyRunning(RuntimeError):
     """Another daemon answers on the socket."""
-
-
-def peer_uid(sock: Any) -> int | None:
-    """The uid of the process at the other end of a Unix socket (None if unknown)."""
-    try:
-        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    except (OSError, AttributeError):
-        return None
-    _pid, uid, _gid = struct.unpack("3i", raw)
-    return int(uid)
-
-
-def peer_allowed(uid: int | None, own_uid: int) -> bool:
-    """Only the daemon's own user and root may send commands (PM2 allows its group too)."""
-    return uid is not None and (uid == own_uid or uid == 0)
 
 
 class Server:
@@ -65,6 +56,7 @@ class Server:
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.Task[Any]] = set()
         self._uid = os.getuid()
+        self._admission = Admission(self._uid)
 
     async def start(self) -> None:
         """Bind the socket; a stale one is replaced, a live one raises AlreadyRunning."""
@@ -77,7 +69,7 @@ class Server:
         old = os.umask(0o177)
         try:
             self._server = await asyncio.start_unix_server(
-                self._client, path=path, limit=protocol.MAX_LINE, backlog=128
+                self._client, path=path, limit=CHUNK, backlog=128
             )
         finally:
             os.umask(old)
@@ -101,9 +93,26 @@ class Server:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        uid = peer_uid(writer.get_extra_info("socket"))
+        if uid is None or not peer_allowed(uid, self._uid):
+            # Before any slot or buffer: a refused user can never crowd out an allowed one.
+            if self._admission.should_log_refusal(uid):
+                log(f"refused a client with uid {uid} (logged once a minute)")
+            message = f"uid {uid} may not use this daemon"
+            refusal = protocol.error(None, ErrorCode.FORBIDDEN, message)
+            with contextlib.suppress(Exception):
+                writer.write(protocol.encode(refusal))
+            writer.close()
+            return
+        writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self._clients.add(task)
+        self._admission.arrive(uid, task)
+        served = False
+        lines = LineReader(reader)
         try:
-            await self._converse(reader, writer)
+            served = await self._greet(uid, task, lines, writer)
+            if served:
+                await self._converse(lines, reader, writer)
         except ProtocolError as exc:
             with contextlib.suppress(Exception):
                 writer.write(protocol.encode(protocol.error(exc.id, exc.code, exc.message)))
@@ -111,29 +120,39 @@ class Server:
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
-            pass  # shutting down
+            pass  # shutting down, or evicted by a newer connection that has not said hello
         except Exception:  # the last line of defence: one client never takes the daemon down
             log("client handler failed:\n" + traceback.format_exc().rstrip())
         finally:
+            # An exception's traceback can keep this frame, and so the buffer, alive in a
+            # reference cycle until the next full collection: let the buffer go now.
+            lines.drop_buffer()
             self._clients.discard(task)
+            self._admission.leave(uid, task, served=served)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
+            if not self._clients:
+                give_back_soon()
 
-    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self._clients) > MAX_CLIENTS:
-            raise ProtocolError(ErrorCode.BUSY, "too many clients", fatal=True)
-        uid = peer_uid(writer.get_extra_info("socket"))
-        if not peer_allowed(uid, self._uid):
-            log(f"refused a client with uid {uid}")
-            raise ProtocolError(ErrorCode.FORBIDDEN, f"uid {uid} may not use this daemon")
+    async def _greet(
+        self, uid: int, task: asyncio.Task[Any], lines: LineReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Exchange hellos; True once the client holds a slot."""
         writer.write(protocol.encode(protocol.hello(pid=os.getpid(), home=self.home.root)))
-        line = await asyncio.wait_for(_read_line(reader), protocol.HANDSHAKE_TIMEOUT_S)
+        line = await asyncio.wait_for(lines.line(protocol.MAX_HELLO), protocol.HANDSHAKE_TIMEOUT_S)
         if line is None:
-            return
+            return False
         protocol.parse_hello(protocol.decode(line))
+        if not self._admission.greeted(uid, task):
+            raise ProtocolError(ErrorCode.BUSY, "too many clients of this user", fatal=True)
+        return True
+
+    async def _converse(
+        self, lines: LineReader, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         while True:
-            line = await _read_line(reader)
+            line = await lines.line(protocol.MAX_LINE)
             if line is None:
                 return
             try:
@@ -144,6 +163,7 @@ class Server:
                 continue
             if request.method == "subscribe":
                 writer.write(protocol.encode(protocol.result(request.id, {"subscribed": True})))
+                lines.drop_buffer()
                 await self._stream(reader, writer, request.params)
                 return
             reply = await self._dispatch(request)
@@ -158,14 +178,18 @@ class Server:
         except MethodError as exc:
             return protocol.error(request.id, exc.code, exc.message)
         except Exception as exc:
-            log(f"{request.method} failed:\n" + traceback.format_exc().rstrip())
+            log(f"{printable(request.method)} failed:\n" + traceback.format_exc().rstrip())
             return protocol.error(request.id, ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
         return protocol.result(request.id, value)
 
     async def _stream(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, params: dict[str, Any]
     ) -> None:
-        """Send events until the client goes away (anything it sends is ignored)."""
+        """Send events until the client goes away (anything it sends is ignored).
+
+        `drain` waits while the client leaves more than WRITE_HIGH_WATER unread; meanwhile
+        the hub's queue for it fills to its byte limit and then counts what it misses.
+        """
         logs = params.get("logs", True) is not False
         window = batch_window(params.get("window_ms"))
 
@@ -179,7 +203,7 @@ class Server:
                     await writer.drain()
 
         async def until_eof() -> None:
-            while await reader.read(65536):
+            while await reader.read(CHUNK):
                 pass
 
         sender = asyncio.create_task(pump())
@@ -190,11 +214,6 @@ class Server:
             for task in (sender, watcher):
                 task.cancel()
             await asyncio.gather(sender, watcher, return_exceptions=True)
-        if sender.done() and not sender.cancelled() and isinstance(sender.exception(), Lagged):
-            writer.write(
-                protocol.encode(protocol.error(None, ErrorCode.LAGGED, str(sender.exception())))
-            )
-            await writer.drain()
 
 
 def batch_window(window_ms: object) -> float:
@@ -217,25 +236,8 @@ async def _last_words(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     await writer.drain()
     if writer.can_write_eof():
         writer.write_eof()
-    while await reader.read(1024 * 1024):
+    while await reader.read(CHUNK):
         pass
-
-
-async def _read_line(reader: asyncio.StreamReader) -> bytes | None:
-    """The next non-blank line; None at EOF (a partial last line means the client left)."""
-    while True:
-        try:
-            line = await reader.readline()
-        except ValueError:
-            raise ProtocolError(
-                ErrorCode.LINE_TOO_LONG,
-                f"lines are limited to {protocol.MAX_LINE} bytes",
-                fatal=True,
-            ) from None
-        if not line.endswith(b"\n"):
-            return None
-        if line.strip():
-            return line
 
 
 def _exists(path: str) -> bool:

@@ -117,6 +117,9 @@ def test_a_peer_with_another_uid_is_refused(
         )
         assert run.returncode == 0, run.stderr
         assert '"code":"forbidden"' in run.stdout and "uid 65534" in run.stdout
+        code, _out, err = corral("ping")  # nor does our own CLI trust a socket others may write
+        assert code == 2 and "writable by other users" in err
+        os.chmod(corral.home.socket, 0o600)
         corral.ok("ping")
     finally:
         left = corral.teardown()

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from corral import __version__
+from corral.daemon.trust import Untrusted
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False
@@ -177,6 +178,9 @@ def _main(argv: Sequence[str]) -> int:
             return fleet.run(args, module, fleet.hosts_of(args))
         return module.run(args)
     except UsageError as exc:
+        print(f"corral: {exc}", file=sys.stderr)
+        return 2
+    except Untrusted as exc:  # someone else's home or socket, from any verb: nothing sent
         print(f"corral: {exc}", file=sys.stderr)
         return 2
     except Failure as exc:

@@ -16,6 +16,7 @@ from corral import __version__
 from corral.cli.main import Failure, UsageError
 from corral.daemon import protocol
 from corral.daemon.client import Client, DaemonError, NotRunning
+from corral.daemon.trust import Untrusted
 from corral.home import Home, home
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
@@ -63,6 +64,8 @@ def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             raise Failure(exc.message) from None
         except BrokenPipeError:
             raise  # our reader left (`| head`): main() ends quietly, this is no failure
+        except Untrusted as exc:  # someone else's home or socket: nothing was sent
+            raise UsageError(str(exc)) from None
         except (NotRunning, OSError) as exc:
             raise Failure(str(exc)) from None
 

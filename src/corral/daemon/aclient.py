@@ -15,6 +15,7 @@ from typing import Any
 from corral.config.spec import AppSpec
 from corral.daemon import protocol
 from corral.daemon.client import DaemonError, NotRunning
+from corral.daemon.trust import check_home, check_peer
 from corral.engine.api import UnknownTarget
 from corral.engine.events import Event, HostSample, MetricsSample, ProcessInfo, event_from_dict
 from corral.home import Home, home
@@ -42,10 +43,18 @@ class AsyncClient:
         """Opens one byte stream to the daemon (its socket here; ssh for another host)."""
 
     async def _unix(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to our own user's daemon (Untrusted, before sending, otherwise)."""
+        check_home(self.where.root, self.where.socket)
         try:
-            return await asyncio.open_unix_connection(self.where.socket, limit=READ_LIMIT)
+            reader, writer = await asyncio.open_unix_connection(self.where.socket, limit=READ_LIMIT)
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise NotRunning(f"no daemon answers on {self.where.socket}") from exc
+        try:
+            check_peer(writer.get_extra_info("socket"), self.where.socket)
+        except BaseException:
+            writer.close()
+            raise
+        return reader, writer
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await self.opener()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 
 from corral.daemon import protocol
+from corral.daemon.trust import Untrusted, check_home, check_peer
 from corral.home import Home
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
@@ -79,12 +80,22 @@ class Client:
         return cls(link, daemon)
 
     def call(self, method: str, **params: Any) -> Any:
-        """Send one request and return its result; DaemonError if it failed."""
+        """Send one request and return its result; DaemonError if it failed (bad_params
+        without sending when the request is longer than the daemon reads)."""
         self._next_id += 1
         request_id = self._next_id
-        self._send(protocol.request(request_id, method, params))
+        line = protocol.encode(protocol.request(request_id, method, params))
+        if len(line) > protocol.MAX_LINE:
+            raise DaemonError(
+                protocol.ErrorCode.BAD_PARAMS,
+                f"the {method} request is {len(line)} bytes, more than the "
+                f"{protocol.MAX_LINE} bytes a message to the daemon may hold",
+            )
+        self._send_line(line)
         while True:
             message = self._receive()
+            if "error" in message and message.get("id") is None:
+                raise _error(message["error"])  # about the connection, not one request
             if message.get("id") != request_id:
                 continue
             if "error" in message:
@@ -111,9 +122,9 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send_line(self, line: bytes) -> None:
         try:
-            self.link.send(protocol.encode(message))
+            self.link.send(line)
         except OSError as exc:
             raise NotRunning(f"the daemon went away: {exc}") from exc
 
@@ -128,7 +139,10 @@ class Client:
 
 
 def open_socket(where: Home, timeout: float = CONNECT_TIMEOUT_S) -> socket.socket:
-    """A socket connected to WHERE's daemon (no hello yet); NotRunning when none answers."""
+    """A socket connected to WHERE's daemon (no hello yet); NotRunning when none answers,
+    Untrusted (before anything is sent) when the home, the socket or the process behind
+    it is not the user's own."""
+    check_home(where.root, where.socket)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -137,6 +151,11 @@ def open_socket(where: Home, timeout: float = CONNECT_TIMEOUT_S) -> socket.socke
         sock.close()
         raise NotRunning(f"no daemon answers on {where.socket}") from exc
     except OSError:
+        sock.close()
+        raise
+    try:
+        check_peer(sock, where.socket)
+    except Untrusted:
         sock.close()
         raise
     return sock

@@ -55,10 +55,11 @@ def _rotate_if_big() -> None:
     """daemon.log rotates like app logs: rename aside, reopen on fds 1 and 2, prune."""
     if _path is None or os.fstat(2).st_size < MAX_SIZE:
         return
-    from corral.engine.logfiles import prune, rotated_name
+    from corral.engine.logrotate import prune, rotated_name
 
     os.rename(_path, rotated_name(_path))
-    fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
     with contextlib.suppress(OSError):
         os.dup2(fd, 1)
         os.dup2(fd, 2)

@@ -43,6 +43,7 @@ from corral.daemon.rows import row
 from corral.daemon.specs import spec_from_wire
 from corral.engine.api import ReloadFailed, StartError, UnknownTarget
 from corral.engine.events import event_to_dict
+from corral.engine.logfiles import link_refusal, linked_paths
 from corral.engine.process import ManagedProcess
 from corral.engine.run import signal_number
 from corral.engine.supervisor import Supervisor, each
@@ -182,6 +183,9 @@ class Methods:
             specs = [spec_from_wire(item) for item in raw]
         except (ValueError, TypeError) as exc:
             raise _bad(str(exc)) from None
+        for spec in specs:  # refused before anything starts (opening refuses them too)
+            for path in linked_paths(spec, self.sup.home):
+                raise _bad(link_refusal(spec.name, path))
         touched: list[ManagedProcess] = []
         fresh = []
         for spec in specs:
@@ -328,7 +332,9 @@ class Methods:
         if not body.isdigit() or len(body) > 6:
             raise _bad("count must be N, +N or -N")
         wanted = current + int(text) if text[0] in "+-" else int(text)
-        infos = await self.sup.scale(name, max(0, wanted))
+        if wanted < 0:  # never a silent `delete`: scaling to 0 is said explicitly
+            raise _bad(f"cannot scale {name} to {wanted}: it has {current} instances")
+        infos = await self.sup.scale(name, wanted)
         return self.rows(self.sup.get(i.id) for i in infos)
 
     async def kill(self, _params: Params) -> list[dict[str, Any]]:

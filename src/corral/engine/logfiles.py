@@ -5,16 +5,22 @@ its `log_date_format`/`time` prefixes and its `log_type = "json"` objects. The e
 every file handle, so rotation is rename-then-reopen between two writes: no line is lost
 or written twice (pm2-logrotate copies then truncates, losing what comes in between).
 Each batch of lines read together is one `write` call.
+
+The daemon often runs as root and writes where a config says, in folders other users
+may write to. So a log file is never reached through a symbolic link: it is opened with
+O_NOFOLLOW (a link in its place is refused, with a message naming the app and the path),
+created 0640 with O_EXCL, and `flush` and rotation act on the open descriptor, or on a
+path checked to still be that same file, never on whatever the path names by then.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
+import errno
 import json
 import os
 import re
-import shutil
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -23,11 +29,55 @@ from dataclasses import dataclass
 from corral.config.spec import AppSpec
 from corral.engine.datefmt import PM2_TIME_FORMAT, Formatter, compile_format
 from corral.engine.events import Event, LogLines, Removed, StateChanged
+from corral.engine.logrotate import (
+    FILE_MODE,
+    compress_then_prune,
+    next_time,
+    prune,
+    rotated_files,
+    rotated_name,
+)
+
+__all__ = ["LogFile", "LogFiles", "LogPaths", "Rotation", "log_paths", "rotated_files"]
 
 DEV_NULL = "/dev/null"
 LOG_FILE_DEFAULT = "true"
 """How config spells `log_file = true`: `NAME.log` in the logs folder."""
-ROTATED_STAMP = "%Y-%m-%d_%H-%M-%S"
+APPEND = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
+
+
+class LinkRefused(ValueError):
+    """A log file's path is a symbolic link (which corral never follows)."""
+
+
+def open_append(path: str) -> int:
+    """A descriptor appending to PATH: a new file (0640, O_EXCL: ours, not a planted one)
+    or an existing regular one; never through a symbolic link (LinkRefused)."""
+    try:
+        return os.open(path, APPEND | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        pass
+    try:
+        return os.open(path, APPEND)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LinkRefused(path) from None
+        raise
+
+
+def link_refusal(app: str, path: str) -> str:
+    """The message for a log path that is a symbolic link."""
+    return (
+        f"app {app}: refusing log file {path}: it is a symbolic link, and corral never "
+        "follows one for a log file (whoever made it could point it at any file); "
+        "give the real path"
+    )
+
+
+def linked_paths(spec: AppSpec, home: str) -> list[str]:
+    """The log paths of SPEC (as its first process names them) that are symbolic links."""
+    paths = log_paths(spec, 0, home)
+    return [p for p in (paths.out, paths.err, paths.combined) if p and os.path.islink(p)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,24 +142,24 @@ def rotation_for(spec: AppSpec, defaults: Rotation) -> Rotation:
     )
 
 
-def rotated_files(path: str) -> list[str]:
-    """Rotated siblings of PATH, oldest first (their names sort by time)."""
-    folder, stem = os.path.split(path[:-4] if path.endswith(".log") else path)
-    prefix = f"{stem}__"
-    try:
-        names = [n for n in os.listdir(folder or ".") if n.startswith(prefix)]
-    except OSError:
-        return []
-    return [os.path.join(folder, n) for n in sorted(names)]
-
-
 class LogFile:
     """One open log file, shared by every process that writes to the same path."""
 
-    def __init__(self, path: str, rotation: Rotation, warn: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        path: str,
+        rotation: Rotation,
+        warn: Callable[[str], None],
+        app: str = "?",
+        private: bool = False,
+    ) -> None:
         self.path = path
         self.rotation = rotation
         self.refs = 0
+        self.app = app
+        """The app that first wrote here (named in messages)."""
+        self.private = private
+        """In corral's home: its mode is kept at 0640 or less whenever it is opened."""
         self._warn = warn
         self._fd = -1
         self._size = 0
@@ -121,15 +171,19 @@ class LogFile:
         """Open (or create) the file for appending; folders are created as needed."""
         try:
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            self._fd = os.open(
-                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640
-            )
-            self._size = os.fstat(self._fd).st_size
+            self._fd = open_append(self.path)
+            info = os.fstat(self._fd)
+            self._size = info.st_size
+            if self.private:
+                self._keep_private(info)
             self._failed = False
+        except LinkRefused:
+            self._fd = -1
+            self._report(link_refusal(self.app, self.path))
         except OSError as exc:
             self._fd = -1
-            self._report(f"cannot open log file {self.path}: {exc}")
-        self._next_rotation = _next_time(self.rotation.interval)
+            self._report(f"app {self.app}: cannot open log file {self.path}: {exc}")
+        self._next_rotation = next_time(self.rotation.interval)
 
     def close(self) -> None:
         """Close the handle (idempotent)."""
@@ -150,7 +204,7 @@ class LogFile:
                 written = os.write(self._fd, view)
                 view = view[written:]
         except OSError as exc:
-            self._report(f"cannot write log file {self.path}: {exc}")
+            self._report(f"app {self.app}: cannot write log file {self.path}: {exc}")
             return
         self._size += len(data)
         due = self._next_rotation is not None and time.time() >= self._next_rotation
@@ -160,29 +214,50 @@ class LogFile:
     def rotate(self) -> None:
         """Rename the file aside, reopen a fresh one, prune and compress old ones."""
         if self._size == 0:
-            self._next_rotation = _next_time(self.rotation.interval)
+            self._next_rotation = next_time(self.rotation.interval)
             return
+        target = rotated_name(self.path) if self._still_ours() else ""
         self.close()
-        target = rotated_name(self.path)
-        try:
-            os.rename(self.path, target)
-        except OSError as exc:
-            self._report(f"cannot rotate {self.path}: {exc}")
-            target = ""
+        if target:
+            try:
+                os.rename(self.path, target)
+            except OSError as exc:
+                self._report(f"app {self.app}: cannot rotate {self.path}: {exc}")
+                target = ""
         self.open()
         keep = max(0, self.rotation.retain)
         if target and self.rotation.compress:
             threading.Thread(
-                target=_compress_then_prune, args=(target, self.path, keep), daemon=True
+                target=compress_then_prune, args=(target, self.path, keep), daemon=True
             ).start()
         else:
             prune(self.path, keep)
 
     def truncate(self) -> None:
-        """Empty the file (`corral flush`)."""
-        with contextlib.suppress(OSError):
-            os.truncate(self.path, 0)
+        """Empty the file (`corral flush`): the one we write, whatever the path names now."""
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
         self._size = 0
+
+    def _still_ours(self) -> bool:
+        """Whether the path still names the file we write (not a link or file put there
+        since: rotation renames the path, and must only ever move our own file)."""
+        try:
+            mine, named = os.fstat(self._fd), os.lstat(self.path)
+        except OSError:
+            return False
+        if (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino):
+            return True
+        self._report(f"app {self.app}: {self.path} is no longer the file corral wrote; not rotated")
+        return False
+
+    def _keep_private(self, info: os.stat_result) -> None:
+        """Take back group write and any access by others (a mode changed by mistake)."""
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & ~FILE_MODE and info.st_uid == os.geteuid():
+            os.fchmod(self._fd, mode & FILE_MODE)
+            self._warn(f"log file {self.path} had mode {mode:04o}; set to {mode & FILE_MODE:04o}")
 
     def _report(self, message: str) -> None:
         if not self._failed:
@@ -289,9 +364,9 @@ class LogFiles:
         fmt = spec.log_date_format or (PM2_TIME_FORMAT if spec.time else None)
         self._routes[pm_id] = _Route(
             spec,
-            self._acquire(paths.out, rotation),
-            self._acquire(paths.err, rotation),
-            self._acquire(paths.combined, rotation),
+            self._acquire(paths.out, rotation, spec.name),
+            self._acquire(paths.err, rotation, spec.name),
+            self._acquire(paths.combined, rotation, spec.name),
             compile_format(fmt) if fmt else None,
             spec.log_type == "json",
         )
@@ -304,12 +379,13 @@ class LogFiles:
                 log.close()
                 self._files.pop(log.path, None)
 
-    def _acquire(self, path: str | None, rotation: Rotation) -> LogFile | None:
+    def _acquire(self, path: str | None, rotation: Rotation, app: str) -> LogFile | None:
         if path is None:
             return None
         log = self._files.get(path)
         if log is None:
-            log = self._files[path] = LogFile(path, rotation, self._warn)
+            private = os.path.dirname(path) == os.path.join(self.home, "logs")
+            log = self._files[path] = LogFile(path, rotation, self._warn, app, private)
         log.refs += 1
         return log
 
@@ -321,60 +397,3 @@ def _iso(ts: float) -> str:
         time.strftime("%Y-%m-%dT%H:%M:%S", local)
         + f".{int(ts * 1000) % 1000:03d}{offset[:3]}:{offset[3:]}"
     )
-
-
-def rotated_name(path: str) -> str:
-    """A name for the rotated file that sorts after every earlier one, whatever the clock."""
-    stem = path[:-4] if path.endswith(".log") else path
-    now = time.time()
-    base = (
-        f"{stem}__{time.strftime(ROTATED_STAMP, time.localtime(now))}-{int(now * 1000) % 1000:03d}"
-    )
-    existing = rotated_files(path)
-    newest = os.path.basename(existing[-1]).removesuffix(".gz") if existing else ""
-    candidate, n = f"{base}.log", 0
-    # A counter after '_' sorts after the plain name ('.' < '_'), and after any newest name.
-    while os.path.basename(candidate) <= newest or os.path.exists(candidate):
-        n += 1
-        candidate = f"{base}_{n:03d}.log"
-    return candidate
-
-
-def prune(path: str, keep: int) -> None:
-    """Delete the oldest rotated siblings of PATH beyond KEEP."""
-    old = rotated_files(path)
-    for victim in old[: max(0, len(old) - keep)]:
-        with contextlib.suppress(OSError):
-            os.unlink(victim)
-
-
-def _compress_then_prune(rotated: str, path: str, keep: int) -> None:
-    """gzip a rotated file off the hot path (a thread), then prune."""
-    try:
-        with (
-            open(rotated, "rb") as src,
-            gzip.open(rotated + ".gz.tmp", "wb", compresslevel=6) as dst,
-        ):
-            shutil.copyfileobj(src, dst, 1024 * 1024)
-        os.rename(rotated + ".gz.tmp", rotated + ".gz")
-        os.unlink(rotated)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(rotated + ".gz.tmp")
-    prune(path, keep)
-
-
-def _next_time(expression: str | None) -> float | None:
-    """The next time EXPRESSION fires, or None (no interval, or no cron library)."""
-    if not expression:
-        return None
-    try:
-        from croniter import croniter  # type: ignore[import-untyped, unused-ignore]
-    except ImportError:
-        return None
-    fields = expression.split()
-    try:
-        it = croniter(expression, time.time(), second_at_beginning=len(fields) == 6)
-        return float(it.get_next(float))
-    except (ValueError, KeyError):
-        return None

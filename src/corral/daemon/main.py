@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import corral
 from corral.daemon.log import configure as configure_log
 from corral.daemon.log import log, printable
-from corral.home import Home, home
+from corral.home import FILE_MODE, Home, home, keep_mode, report_modes_to
 
 if TYPE_CHECKING:
     from corral.engine.events import Event
@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--home", help="the daemon's home (default $CORRAL_HOME or ~/.corral)")
     parser.add_argument("--foreground", action="store_true", help="do not fork")
     args = parser.parse_args(argv)
+    report_modes_to(log)  # a mode fixed on a private file is news for daemon.log
     where = home(args.home).ensure()
     if not args.foreground and os.fork() > 0:
         os._exit(0)
@@ -60,6 +61,8 @@ def run(where: Home) -> int:
         return 1
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
+    keep_mode(where.pid_file, FILE_MODE)
+    keep_mode(where.log, FILE_MODE)
     signal.signal(signal.SIGHUP, _survive)
     os.chdir(where.root)  # hold no user folder busy
     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import corral
+from corral.home import HOME_MODE
 from corral.persist.files import atomic_write, read_bytes
 
 FORMAT = "corral-dump"
@@ -189,7 +190,7 @@ def save(root: str, entries: list[Entry], *, force: bool = False, pretty: bool =
             keep = None
         except DumpVersion:
             pass  # another corral's list: it becomes the backup, still whole
-    atomic_write(path, encode(entries, pretty=pretty), backup=keep)
+    atomic_write(path, encode(entries, pretty=pretty), backup=keep, folder_mode=HOME_MODE)
     return path
 
 

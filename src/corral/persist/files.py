@@ -11,22 +11,33 @@ from __future__ import annotations
 import contextlib
 import os
 
-FILE_MODE = 0o600
-"""Dumps hold every app's environment (tokens, passwords): only the user may read them."""
+from corral.home import FILE_MODE, keep_mode
+
+__all__ = ["FILE_MODE", "atomic_write", "fsync_folder", "read_bytes"]
 
 
 def atomic_write(
-    path: str, data: bytes, *, durable: bool = True, backup: str | None = None
+    path: str,
+    data: bytes,
+    *,
+    durable: bool = True,
+    backup: str | None = None,
+    folder_mode: int | None = None,
 ) -> None:
     """Replace PATH with DATA atomically; the current PATH becomes BACKUP first, if given.
 
     The backup is a hard link of the current file, made just before the rename, so at
-    every moment PATH holds a whole dump and BACKUP the previous whole one.
+    every moment PATH holds a whole dump and BACKUP the previous whole one. Modes are
+    re-asserted on every write (FILE_MODE for both, FOLDER_MODE for the folder if given),
+    and a mode that had to be fixed is reported (home.keep_mode).
     """
     folder = os.path.dirname(path) or "."
+    if folder_mode is not None:
+        keep_mode(folder, folder_mode)
     tmp = f"{path}.tmp-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
     try:
+        os.fchmod(fd, FILE_MODE)  # a leftover temporary file keeps its old mode
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -40,6 +51,8 @@ def atomic_write(
     os.close(fd)
     try:
         if backup is not None and os.path.exists(path):
+            keep_mode(backup, FILE_MODE)  # replaced below, but a wrong mode is news
+            keep_mode(path, FILE_MODE)  # the backup is this very file from now on
             _link_over(path, backup)
         os.replace(tmp, path)
     except BaseException:

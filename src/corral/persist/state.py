@@ -23,6 +23,7 @@ from typing import Any
 
 import psutil
 
+from corral.home import HOME_MODE
 from corral.persist.files import atomic_write, read_bytes
 
 FORMAT = "corral-state"
@@ -114,7 +115,7 @@ def encode(state: State) -> bytes:
 
 def write(root: str, state: State) -> None:
     """Replace state.json atomically (not durably: see the module's docstring)."""
-    atomic_write(path(root), encode(state), durable=False)
+    atomic_write(path(root), encode(state), durable=False, folder_mode=HOME_MODE)
 
 
 def remove(root: str) -> None:

@@ -288,3 +288,21 @@ def eco(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "corral.toml"
     path.write_text(body.replace("APPS", str(APPS)))
     return path
+
+
+def rss(pid: int) -> int:
+    """Resident bytes of PID (VmRSS)."""
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def settled_rss(pid: int, samples: int = 5) -> int:
+    """The smallest of a few readings 50 ms apart: idle memory, not a passing peak."""
+    readings = []
+    for _ in range(samples):
+        readings.append(rss(pid))
+        time.sleep(0.05)  # spacing readings, not synchronising anything
+    return min(readings)

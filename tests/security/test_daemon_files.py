@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import APPS, PYTHON
-from tests.security.conftest import Corral
+from tests.helpers import APPS, PYTHON, Corral
 
 pytestmark = pytest.mark.timeout(60)
 SLEEPER = str(APPS / "sleeper.py")

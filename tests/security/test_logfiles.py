@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import APPS, PYTHON
-from tests.security.conftest import Corral, wait_until
+from tests.helpers import APPS, PYTHON, Corral, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 SECRET = b"root:x:0:0:do not touch\n"

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from corral.daemon import protocol
-from tests.conftest import APPS, PYTHON
-from tests.security.conftest import Corral, rss, settled_rss, wait_until
+from tests.helpers import APPS, PYTHON, Corral, rss, settled_rss, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 

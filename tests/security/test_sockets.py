@@ -19,8 +19,7 @@ import pytest
 
 from corral.cli.main import main
 from corral.home import Home
-from tests.conftest import APPS, PYTHON
-from tests.security.conftest import Corral
+from tests.helpers import APPS, PYTHON, Corral
 
 pytestmark = pytest.mark.timeout(60)
 NOBODY = 65534

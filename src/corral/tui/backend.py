@@ -11,8 +11,13 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from corral.engine.api import SupervisorAPI
+from corral.daemon.client import DaemonError
+from corral.engine.api import SupervisorAPI, UnknownTarget
 from corral.engine.events import HostSample, MetricsSample
+
+EXPECTED = (UnknownTarget, DaemonError, ConnectionError, OSError)
+"""What asking may raise and the TUI rides out: a process just deleted, an older daemon
+without the method, a daemon going away (the event stream reports that one)."""
 
 
 async def _ask(api: SupervisorAPI, method: str, *args: Any) -> Any:
@@ -29,7 +34,7 @@ async def fetch_history(api: SupervisorAPI, pm_id: int) -> list[MetricsSample]:
     """PM_ID's recent samples, oldest first; empty when the backend keeps none."""
     try:
         result = await _ask(api, "history", pm_id)
-    except Exception:  # an older daemon, a process just deleted: the live points will do
+    except EXPECTED:  # the live points will do
         return []
     return [s for s in result or () if isinstance(s, MetricsSample)]
 
@@ -38,6 +43,6 @@ async def fetch_host(api: SupervisorAPI) -> HostSample | None:
     """The backend's latest host figures, if it has them."""
     try:
         result = await _ask(api, "host")
-    except Exception:  # optional: the header fills in at the next host sample
+    except EXPECTED:  # optional: the header fills in at the next host sample
         return None
     return result if isinstance(result, HostSample) else None

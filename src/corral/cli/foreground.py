@@ -18,6 +18,7 @@ from corral.cli.printer import EventPrinter
 from corral.engine import Supervisor
 from corral.engine.events import StateChanged
 from corral.engine.states import ProcessState
+from corral.engine.tree import end_descendants
 
 if TYPE_CHECKING:
     from corral.config.spec import AppSpec
@@ -62,6 +63,7 @@ class Foreground:
             await self.done.wait()
             errored = any(p.state is ProcessState.ERRORED for p in self.supervisor.processes())
             # Leaving the block closes the supervisor: every app stops, errored ones stay so.
+        await end_descendants()  # and whatever escaped every app's tree goes too
         self._flush()
         if self.interrupts > 1:
             return 130

@@ -11,7 +11,8 @@ handler, not SIG_IGN, which every app would inherit.
 
 Before serving, it recovers from a predecessor that died (corral.persist.daemon: a
 state.json left behind means its apps run unsupervised); from then on a Keeper keeps
-state.json and, with autosave, dump.json. Shutting down freezes the dump first, and a
+state.json and, with autosave, dump.json. Shutting down freezes the dump first, ends
+any descendant left once every app has stopped (nothing outlives the daemon), and a
 clean exit deletes state.json.
 """
 
@@ -114,6 +115,11 @@ async def _serve(where: Home) -> int:
                 keeper.freeze()  # the dump keeps the list as it was before the stops
             log("stopping every app")
             await server.close()
+        # Every app has stopped: anything still below us escaped every app's tree.
+        from corral.engine.tree import end_descendants
+
+        if strays := await end_descendants():
+            log(f"ended {strays} stray processes that no app claimed")
     finally:
         if keeper is not None:
             await keeper.close()  # a clean exit: nothing for a next daemon to recover

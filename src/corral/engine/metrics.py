@@ -22,7 +22,7 @@ from typing import NamedTuple
 import psutil
 
 from corral.engine.events import HostSample, MetricsSample
-from corral.engine.tree import HAS_CHILDREN_LISTS, TOKEN_VAR, children_of
+from corral.engine.tree import HAS_CHILDREN_LISTS, TOKEN_VAR, Identity, Lineage, children_of
 
 HISTORY = 900
 """Samples kept per process: 15 minutes at the default 1 Hz."""
@@ -33,8 +33,6 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _STATE, _PPID, _PGRP, _UTIME, _STIME, _START, _RSS = 0, 1, 2, 11, 12, 19, 21
 
 Stat = list[bytes]
-Identity = tuple[int, int]
-"""(pid, start time in clock ticks after boot): unique even when pids are recycled."""
 
 
 class Target(NamedTuple):
@@ -107,8 +105,10 @@ class Sampler:
     ticks per process identity, and the run each orphan belongs to.
     """
 
-    def __init__(self, keep: int = HISTORY) -> None:
+    def __init__(self, keep: int = HISTORY, lineage: Lineage | None = None) -> None:
         self.keep = keep
+        self.lineage = lineage if lineage is not None else Lineage()
+        """Filled by every pass: the run each descendant was last seen in, and the orphans."""
         self._ticks: dict[Identity, int] = {}
         self._tokens: dict[Identity, str | None] = {}
         self._last_mono: float | None = None
@@ -181,20 +181,36 @@ class Sampler:
         for root in roots:
             tops[root].append(root)
         tokens: dict[Identity, str | None] = {}
+        orphans: dict[int, int] = {}
+        last_seen = self.lineage.seen
         for orphan in children.get(os.getpid(), ()):
             if orphan in managed:
                 continue
             fields = table[orphan]
+            ident = (orphan, int(fields[_START]))
+            orphans[orphan] = ident[1]
             owner = int(fields[_PGRP])
             if owner not in roots:
-                ident = (orphan, int(fields[_START]))
                 token = self._tokens[ident] if ident in self._tokens else _run_token(orphan)
                 tokens[ident] = token
-                owner = by_token.get(token or "", -1)
+                # Its own group and no token (setsid, a cleared environment): the run
+                # whose tree it was last seen in still owns it.
+                owner = by_token.get(token or last_seen.get(ident, ""), -1)
             if owner in roots:
                 tops[owner].append(orphan)
         self._tokens = tokens
-        return {roots[root]: _walk(starts, children) for root, starts in tops.items()}
+        members = {root: _walk(starts, children) for root, starts in tops.items()}
+        seen = {
+            ident: token
+            for ident, token in last_seen.items()
+            if ident[0] in table and int(table[ident[0]][_START]) == ident[1]
+        }
+        token_of = {t.pid: t.token for t in targets}
+        for root, pids in members.items():
+            for pid in pids:
+                seen[(pid, int(table[pid][_START]))] = token_of[root]
+        self.lineage.update(seen, orphans)
+        return {roots[root]: pids for root, pids in members.items()}
 
     # ------------------------------------------------------------------ host
 

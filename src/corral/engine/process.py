@@ -218,7 +218,7 @@ class ManagedProcess:
         """SIGKILL the current run's whole tree without waiting (a second Ctrl-C)."""
         run = self._run
         if run is not None:
-            procs = tree.collect(run.pid, run.token, self.host.managed)
+            procs = tree.collect(run.pid, run.token, self.host.managed, self.host.lineage)
             tree.send(procs, signals.SIGKILL, group=run.pid)
 
     def reset(self) -> None:
@@ -314,7 +314,7 @@ class ManagedProcess:
             if self.spec.ready_timeout_fails:
                 self._say(f"{waited}; killing it (ready_timeout_fails)", "error")
                 tree.send(
-                    tree.collect(run.pid, run.token, self.host.managed),
+                    tree.collect(run.pid, run.token, self.host.managed, self.host.lineage),
                     signals.SIGKILL,
                     group=run.pid,
                 )
@@ -362,6 +362,7 @@ class ManagedProcess:
             self.spec.kill_timeout,
             run.exited,
             self.spec.treekill,
+            self.host.lineage,
         )
         try:
             status = await asyncio.wait_for(asyncio.shield(run.exited), DRAIN_TIMEOUT_S)
@@ -389,6 +390,7 @@ class ManagedProcess:
                 self.host.managed,
                 signal_number(self.spec.kill_signal),
                 self.spec.kill_timeout,
+                lineage=self.host.lineage,
             )
         _done, pending = await asyncio.wait(run.readers, timeout=DRAIN_TIMEOUT_S)
         for task in pending:

@@ -16,6 +16,7 @@ from corral.engine import policy
 from corral.engine.events import Event
 from corral.engine.notify import NotifySocket
 from corral.engine.policy import Ending
+from corral.engine.tree import Lineage
 
 
 class Host(Protocol):
@@ -23,6 +24,8 @@ class Host(Protocol):
 
     home: str
     managed: set[int]
+    lineage: Lineage
+    """Where the sampler saw each descendant last: a stop finds escapees through it."""
     closing: bool
     """True once the host is shutting down: no process is restarted any more."""
 

@@ -29,6 +29,7 @@ from corral.engine.reaper import REAPER
 from corral.engine.run import signal_number
 from corral.engine.sockets import BindError, SharedSockets
 from corral.engine.states import ProcessState
+from corral.engine.tree import Lineage
 from corral.engine.triggers import Triggers
 from corral.home import Home, resolve_home
 
@@ -56,6 +57,8 @@ class Supervisor:
         self.home = Home(resolve_home(home)).ensure().root
         self.managed: set[int] = set()
         """Root pids of every live run, so tree walks never attribute one app's to another."""
+        self.lineage = Lineage()
+        """The run each descendant was last seen in (by the sampler), and our orphans."""
         self._procs: dict[int, ManagedProcess] = {}
         self._next_id = 0
         self._hub = Hub()
@@ -70,7 +73,7 @@ class Supervisor:
         """Set by `close` and `kill_now`: from then on nothing is restarted."""
         self.sample_interval = sample_interval
         """Seconds between two metrics samples, and so between two memory-limit checks."""
-        self._sampler = Sampler()
+        self._sampler = Sampler(lineage=self.lineage)
         self._sampling: asyncio.Task[None] | None = None
         self._triggers = Triggers(self)
 

@@ -3,8 +3,13 @@
 Because the engine is a child subreaper, every descendant of a managed process stays in
 this process's tree: under the managed process, or re-parented to us when an intermediate
 parent died. A run's tree is its root's descendants, plus any orphan subtree re-parented to
-us that still carries the run's token in its environment or sits in the root's process
-group. Zombies count as dead (PM2 polls kill(pid, 0), which succeeds on a zombie).
+us that sits in the root's process group, still carries the run's token in its
+environment, or was last seen in the run's tree (the `Lineage` the sampler keeps every
+second: a double-forked, setsid, env-dropping escapee is caught by that). Zombies count
+as dead (PM2 polls kill(pid, 0), which succeeds on a zombie).
+
+An orphan seen in no run's tree (it left within the sampling second) belongs to no app:
+`end_descendants`, which the daemon and `up` call as they exit, ends it with the rest.
 """
 
 from __future__ import annotations
@@ -15,11 +20,58 @@ import os
 import signal
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import psutil
 
 TOKEN_VAR = "CORRAL_RUN"
 """Environment variable carrying a unique token per run, inherited by its descendants."""
+
+Identity = tuple[int, int]
+"""(pid, start time in clock ticks after boot): unique even when pids are recycled."""
+
+
+def start_ticks(pid: int) -> int | None:
+    """PID's start time in clock ticks after boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+        return int(data[data.rfind(b")") + 2 :].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class Lineage:
+    """Which run each descendant was last seen in, and who has been re-parented to us.
+
+    The sampler rewrites it every pass; stops read it (`collect`), and the daemon's state
+    file records the orphans, so a recovery after a kill -9 can find them by pid and start
+    time even when nothing else about them (group, session, environment) is ours.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[Identity, str] = {}
+        """Per live descendant: the token of the run whose tree it was last seen in."""
+        self.orphans: dict[int, int] = {}
+        """Unmanaged processes re-parented to us, with their start ticks."""
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call CALLBACK whenever the set of orphans changes."""
+        self._listeners.append(callback)
+
+    def update(self, seen: dict[Identity, str], orphans: dict[int, int]) -> None:
+        """A pass's findings: SEEN replaces what is known, ORPHANS are told when new."""
+        self.seen = seen
+        if orphans != self.orphans:
+            self.orphans = orphans
+            for callback in list(self._listeners):
+                callback()
+
+    def token_of(self, pid: int) -> str | None:
+        """The run PID was last seen in (None if never, or if PID is another process now)."""
+        ticks = start_ticks(pid)
+        return None if ticks is None else self.seen.get((pid, ticks))
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -52,11 +104,13 @@ def _belongs(pid: int, root: int, token: str) -> bool:
         return False
 
 
-def collect(root: int, token: str, managed: set[int]) -> list[psutil.Process]:
+def collect(
+    root: int, token: str, managed: set[int], lineage: Lineage | None = None
+) -> list[psutil.Process]:
     """Every live process of the run rooted at ROOT (ROOT included when alive).
 
     MANAGED are the root pids of all runs this engine owns; their subtrees are never
-    attributed to another run.
+    attributed to another run. LINEAGE adds the orphans last seen in this run's tree.
     """
     children = _children_map()
     pids = set(_subtree(root, children)) if psutil.pid_exists(root) else set()
@@ -64,7 +118,9 @@ def collect(root: int, token: str, managed: set[int]) -> list[psutil.Process]:
     for orphan in children.get(me, ()):
         if orphan in managed or orphan in pids:
             continue
-        if _belongs(orphan, root, token):
+        if _belongs(orphan, root, token) or (
+            lineage is not None and lineage.token_of(orphan) == token
+        ):
             pids.update(_subtree(orphan, children))
     procs = []
     for pid in pids:
@@ -144,6 +200,7 @@ async def terminate(
     timeout_ms: int = 1600,
     root_exited: asyncio.Future[int] | None = None,
     treekill: bool = True,
+    lineage: Lineage | None = None,
 ) -> bool:
     """Stop the run rooted at ROOT: SIG to its whole tree, SIGKILL survivors after TIMEOUT_MS.
 
@@ -152,7 +209,7 @@ async def terminate(
     """
 
     def look() -> list[psutil.Process]:
-        procs = collect(root, token, managed) if treekill else _just(root)
+        procs = collect(root, token, managed, lineage) if treekill else _just(root)
         return [p for p in procs if alive(p)]
 
     known = look()
@@ -181,6 +238,52 @@ async def terminate(
                 break
             await asyncio.sleep(0.005)
     return not look()
+
+
+def descendants() -> list[psutil.Process]:
+    """Every live descendant of this process (through the kernel's children lists)."""
+    found: list[psutil.Process] = []
+    stack = list(our_children()) if HAS_CHILDREN_LISTS else []
+    if not HAS_CHILDREN_LISTS:
+        with contextlib.suppress(psutil.Error):
+            found = psutil.Process().children(recursive=True)
+    while stack:
+        pid = stack.pop()
+        with contextlib.suppress(psutil.Error):
+            found.append(psutil.Process(pid))
+        stack.extend(children_of(pid))
+    return [p for p in found if alive(p)]
+
+
+async def end_descendants(grace_s: float = 1.0) -> int:
+    """SIGTERM every descendant of this process, SIGKILL what is left after GRACE_S.
+
+    Called by the daemon and `up` once every app has stopped: what is still there escaped
+    every app's tree (an orphan no sampling pass saw), and nothing may outlive corral.
+    Returns how many there were. Only for a process whose children are all corral's.
+    """
+    told: set[int] = set()
+    deadline = time.monotonic() + grace_s
+    while True:
+        left = descendants()
+        if not left:
+            return len(told)
+        fresh = [p for p in left if p.pid not in told]
+        send(fresh, signal.SIGTERM)
+        told.update(p.pid for p in fresh)
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    for _ in range(3):  # grace is over
+        left = descendants()
+        if not left:
+            break
+        send(left, signal.SIGKILL)
+        for _ in range(20):
+            if not any(alive(p) for p in left):
+                break
+            await asyncio.sleep(0.005)
+    return len(told)
 
 
 def _just(root: int) -> list[psutil.Process]:

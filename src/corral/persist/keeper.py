@@ -79,9 +79,13 @@ class Keeper:
         self._state_retry: asyncio.TimerHandle | None = None
         self._last: list[dump.Entry] = []
         """The entries of the latest autosave (what a failed one retries at exit)."""
+        self._stray_times: dict[tuple[int, int], float | None] = {}
+        """create_time per stray identity, looked up once."""
         self._boot = state.boot_id()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="corral-dump")
         """One thread, so dumps are written in the order they were taken."""
+        # A new orphan (or one gone) is recorded, so a recovery can find it after a kill -9.
+        sup.lineage.listen(lambda: self._touch(dump_too=False))
 
     # ------------------------------------------------------------------ events
 
@@ -142,7 +146,9 @@ class Keeper:
                     self._started.get(pid) if pid else None,
                 )
             )
-        snapshot = state.State(os.getpid(), self._boot, instances, self._frozen)
+        snapshot = state.State(
+            os.getpid(), self._boot, instances, self._frozen, self._strays(procs)
+        )
         try:
             state.write(self.root, snapshot)
         except OSError as exc:
@@ -151,6 +157,22 @@ class Keeper:
                 self._state_retry = self._loop.call_later(self._backoff("state.json"), self._retry)
             return
         self._written("state.json")
+
+    def _strays(self, procs: list[ManagedProcess]) -> list[state.Stray]:
+        lineage = self.sup.lineage
+        ids = {p.token: p.id for p in procs if p.token}
+        known = {(pid, ticks) for pid, ticks in lineage.orphans.items()}
+        for gone in [ident for ident in self._stray_times if ident not in known]:
+            del self._stray_times[gone]
+        out = []
+        for ident in sorted(known):
+            if ident not in self._stray_times:
+                self._stray_times[ident] = state.create_time(ident[0])
+            started = self._stray_times[ident]
+            if started is not None:
+                owner = lineage.seen.get(ident)
+                out.append(state.Stray(ident[0], started, ids.get(owner) if owner else None))
+        return out
 
     def _retry(self) -> None:
         self._state_retry = None

@@ -13,6 +13,8 @@ What counts as an old process, never by pid alone:
   and the members of its process group (children run in their own session);
 - any process whose environment carries this home's CORRAL_HOME and a run token
   (CORRAL_RUN): it was started by a daemon of this home, maybe after the last state write;
+- each recorded stray (re-parented to the dead daemon: it double-forked, maybe called
+  setsid and cleared its environment) alive and started at the recorded time;
 - and the descendants of all of these.
 """
 
@@ -97,6 +99,10 @@ def leftovers(previous: State, root: str) -> dict[int, Instance | None]:
         if env and marker in env and any(v.startswith(f"{TOKEN_VAR}=".encode()) for v in env):
             pm_id = _int(env, b"CORRAL_ID=")
             found[pid] = by_id.get(pm_id) if pm_id is not None else None
+    for stray in previous.strays:
+        fresh = stray.pid not in found and stray.pid not in ours
+        if fresh and same_process(stray.pid, stray.create_time):
+            found[stray.pid] = by_id.get(stray.id) if stray.id is not None else None
     stack = list(found)
     while stack:  # descendants belong to their ancestor's instance
         pid = stack.pop()

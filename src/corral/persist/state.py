@@ -3,7 +3,13 @@
     {"format": "corral-state", "version": 1, "daemon_pid": 4242, "boot_id": "…",
      "closing": false,
      "processes": [{"id": 0, "name": "web", "status": "online", "spec": {…},
-                    "pid": 4300, "create_time": 1732740001.23}]}
+                    "pid": 4300, "create_time": 1732740001.23}],
+     "strays": [{"pid": 4377, "create_time": 1732740002.5, "id": 0}]}
+
+`strays` are the processes re-parented to the daemon (their parent died: double forks,
+daemonizers), with the app they were last seen under (`id`, null if none): when the
+daemon dies they are re-parented again, to init, and nothing else (group, session,
+environment) may say they were ours.
 
 The daemon rewrites it whenever a pid, the table or a desired state changes, and deletes it
 when it exits cleanly. So a state.json found at start means the previous daemon died
@@ -18,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
@@ -47,6 +53,15 @@ class Instance:
 
 
 @dataclass(frozen=True, slots=True)
+class Stray:
+    """A process re-parented to the daemon, and the process id it was last seen under."""
+
+    pid: int
+    create_time: float
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class State:
     """The whole file."""
 
@@ -55,6 +70,7 @@ class State:
     instances: list[Instance]
     closing: bool = False
     """The daemon was shutting down (`kill`): its apps are not to be brought back."""
+    strays: list[Stray] = field(default_factory=list)
 
 
 def path(root: str) -> str:
@@ -109,6 +125,7 @@ def encode(state: State) -> bytes:
             }
             for i in state.instances
         ],
+        "strays": [{"pid": s.pid, "create_time": s.create_time, "id": s.id} for s in state.strays],
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -144,8 +161,20 @@ def read(root: str) -> State | None:
             )
             for p in body["processes"]
         ]
+        strays = [
+            Stray(int(s["pid"]), float(s["create_time"]), _id(s.get("id")))
+            for s in body.get("strays") or ()
+        ]
         return State(
-            int(body["daemon_pid"]), str(body["boot_id"]), instances, bool(body["closing"])
+            int(body["daemon_pid"]),
+            str(body["boot_id"]),
+            instances,
+            bool(body["closing"]),
+            strays,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path(root)} is unreadable: {exc}") from None
+
+
+def _id(value: object) -> int | None:
+    return value if type(value) is int else None

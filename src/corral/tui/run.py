@@ -42,6 +42,7 @@ def run_up(eco: Ecosystem, *, theme: str | None = None) -> int:
 
 async def _up(eco: Ecosystem, theme: str | None) -> int:
     from corral.engine.supervisor import Supervisor
+    from corral.engine.tree import end_descendants
 
     supervisor = Supervisor()
     async with supervisor:  # closing stops every app that is still running
@@ -65,6 +66,7 @@ async def _up(eco: Ecosystem, theme: str | None) -> int:
                 loop.add_signal_handler(signal.SIGINT, supervisor.kill_now)
             with contextlib.suppress(Exception):
                 await adding
+    await end_descendants()  # nothing that escaped an app's tree outlives `up`
     if not adding.cancelled() and adding.exception() is not None:
         print(f"corral: {adding.exception()}", file=sys.stderr)
         return 1

@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(answer))
         else:
             print(f"pong: daemon pid {answer.get('pid')}, corral {answer.get('version')}")
+            if answer.get("persistence"):
+                print(f"[corral] NOT SAVED: {answer['persistence']}")
         return 0
     if args.action == "kill":
         running = _existing()

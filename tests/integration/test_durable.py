@@ -157,6 +157,11 @@ def small_disk(
     assert not left, f"processes left behind: {left}"
 
 
+def state_statuses(corral: Corral) -> list[str]:
+    state = json.loads(Path(corral.root, "state.json").read_text())
+    return [p["status"] for p in state["processes"]]
+
+
 def fill(folder: Path) -> Path:
     """Write zeros into FOLDER until the file system is full; the filler's path."""
     filler = folder / "filler"
@@ -191,13 +196,11 @@ def test_a_full_disk_is_reported_retried_and_the_state_written_once_space_return
             lambda: "dump.json" in (client.call("ping").get("persistence") or ""),
             what="the failed autosave reported",
         )
-    state = json.loads(Path(corral.root, "state.json").read_text())
-    assert [p["status"] for p in state["processes"]] == ["online"], "the old state stays whole"
+    assert state_statuses(corral) == ["online"], "the old state stays whole"
     assert statuses(corral) == [(0, "a", "online")]
 
     filler.unlink()  # space returns: the retries (every 5 s at most) write both files
     wait_until(lambda: statuses(corral) == [(0, "a", "stopped")], timeout=20, what="the dump")
-    state = json.loads(Path(corral.root, "state.json").read_text())
-    assert [p["status"] for p in state["processes"]] == ["stopped"]
+    wait_until(lambda: state_statuses(corral) == ["stopped"], timeout=20, what="the state")
     wait_until(lambda: "NOT SAVED" not in corral.ok("list"), timeout=20, what="no more alarm")
     assert "written again" in Path(corral.home.log).read_text()

@@ -49,6 +49,70 @@ def test_the_owners_list_answers_while_500_silent_connections_are_held(corral: C
     assert took < 1.0, f"corral list took {took:.2f} s"
 
 
+def test_a_connection_that_says_nothing_is_closed_within_two_seconds(corral: Corral) -> None:
+    corral.ok("ping")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(30)
+        sock.connect(corral.home.socket)
+        started = time.monotonic()
+        while sock.recv(4096):  # the daemon's hello, then EOF
+            pass
+        took = time.monotonic() - started
+    # 2 s is the daemon's deadline; the margin is for a loaded machine (the old one was 10 s).
+    assert took < 5.0, f"a silent connection was held {took:.1f} s"
+
+
+FLOODER = """
+import socket, sys, time
+held = []
+for _ in range(300):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+print("held", flush=True)
+time.sleep(30)
+"""
+
+
+@needs_root
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv")
+def test_another_users_connections_never_take_the_owners_slots(
+    no_leftovers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a socket mode mistake (0666), uid 65534 opens 300 connections: each is refused
+    before it takes a slot, so the owner is still served."""
+    root = tempfile.mkdtemp(prefix="corral-slots-", dir="/tmp")  # uid 65534 must reach it
+    runner = Corral(Path(root))
+    try:
+        monkeypatch.setenv("CORRAL_HOME", root)
+        runner.ok("ping")
+        os.chmod(root, 0o711)
+        os.chmod(runner.home.socket, 0o666)
+        flooder = subprocess.Popen(
+            [*SETPRIV, "/usr/bin/python3", "-c", FLOODER, runner.home.socket],
+            stdout=subprocess.PIPE,
+        )
+        try:
+            assert flooder.stdout is not None and flooder.stdout.readline() == b"held\n"
+            # The CLI itself rightly refuses a 0666 socket, so the owner speaks raw protocol.
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(10)
+                sock.connect(runner.home.socket)
+                reader = sock.makefile("rb")
+                assert b'"hello"' in reader.readline()
+                sock.sendall(b'{"hello":{"version":1,"corral":"x"}}\n{"id":1,"method":"list"}\n')
+                assert reader.readline() == b'{"id":1,"result":[]}\n'
+        finally:
+            flooder.kill()
+            flooder.wait()
+    finally:
+        os.chmod(runner.home.socket, 0o600)
+        os.chmod(root, 0o700)
+        left = runner.teardown()
+        shutil.rmtree(root, ignore_errors=True)
+    assert not left
+
+
 @pytest.fixture
 def foreign_home() -> Iterator[Path]:
     """A folder owned by uid 65534, as another user's home would be (made as root)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.engine.events import LogLines, MetricsSample, Removed, StateChanged
+from corral.engine.events import Lagged, LogLines, MetricsSample, Removed, StateChanged
 from corral.engine.states import ProcessState
 from corral.tui.feed import Feed
 from corral.tui.history import recent_lines
@@ -80,6 +80,14 @@ def test_feed_routes_events_and_respects_the_view() -> None:
     feed.take(Removed(0, "web", T0))
     assert 0 not in feed.board.procs
     assert feed.take(MetricsSample(0, T0, 1.0, 1, 1.0, 1)).metrics is None
+
+
+def test_a_gap_in_the_stream_is_shown_in_the_tail() -> None:
+    """The daemon dropped events this slow monitor could not take: the tail says how many."""
+    feed = Feed()
+    assert feed.take(Lagged(1234, 5, T0)).lines == 1
+    (record,) = feed.take_pending()
+    assert record.kind == "warn" and "missed 1234 log lines and 5 other events" in record.text
 
 
 def test_rows_group_a_cluster_under_its_app() -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import APPS, Corral, gone, wait_until
+from corral.engine import Supervisor
+from tests.helpers import APPS, Corral, Recorder, Up, app, eco, gone, wait_until
 from tests.integration.test_durable import crash, recover
 
 pytestmark = pytest.mark.timeout(90)
@@ -103,6 +104,54 @@ def test_an_unclaimed_orphan_dies_with_the_daemon(corral: Corral, tmp_path: Path
     try:
         wait_until(lambda: grandchild in strays(corral), what="recorded as a stray")
         corral.ok("kill")
+        assert gone(grandchild)
+    finally:
+        if not gone(grandchild):
+            os.kill(grandchild, signal.SIGKILL)
+
+
+# ------------------------------------------------- the in-process engine (`corral up`)
+
+
+@pytest.mark.parametrize("verb", ["stop", "delete"])
+async def test_the_engine_in_process_claims_it_too(
+    sup: tuple[Supervisor, Recorder], tmp_path: Path, verb: str
+) -> None:
+    s, rec = sup
+    pidfile, release = tmp_path / "grandchild", tmp_path / "release"
+    await s.add([app("vanisher.py", "v", kill_timeout=300, args=(str(pidfile), str(release)))])
+    await rec.wait_for(lambda _: pidfile.exists())
+    grandchild = int(pidfile.read_text())
+    try:
+        passes = len(s.history(0))
+        await rec.wait_for(lambda _: len(s.history(0)) >= passes + 2, timeout=20)
+        release.touch()
+        await rec.wait_for(lambda _: psutil.Process(grandchild).ppid() == os.getpid())
+        assert s.lineage.token_of(grandchild) == s.get(0).token
+        await (s.stop("v") if verb == "stop" else s.delete("v"))
+        assert gone(grandchild)
+    finally:
+        if not gone(grandchild):
+            os.kill(grandchild, signal.SIGKILL)
+
+
+def test_up_leaves_no_orphan_behind(
+    tmp_path: Path, up_env: dict[str, str], runner: list[Up]
+) -> None:
+    """An orphan no pass saw (its parent left at once) still ends with `up --no-ui`."""
+    pidfile = tmp_path / "grandchild"
+    body = f'[[apps]]\nname = "v"\nscript = "APPS/vanisher.py"\nargs = ["{pidfile}"]\n'
+    path = eco(tmp_path, body)
+    up = Up([str(path)], tmp_path, up_env)
+    runner.append(up)
+    up.wait_for(r"v\[0\] \| vanisher ready")
+    wait_until(pidfile.exists, what="the grandchild's pid file")
+    grandchild = int(pidfile.read_text())
+    try:
+        wait_until(lambda: psutil.Process(grandchild).ppid() == up.proc.pid, what="re-parented")
+        up.proc.send_signal(signal.SIGTERM)
+        code, err = up.finish()
+        assert code == 0, err
         assert gone(grandchild)
     finally:
         if not gone(grandchild):

@@ -56,3 +56,46 @@ def test_a_profile_some_apps_lack_is_a_warning_per_app(corral: Corral, tmp_path:
     code, _out, err = corral("start", str(eco), "--env", "production")
     assert code == 0, err
     assert err.count("warning") == 1 and "app 'b'" in err and "env_production" in err
+
+
+def test_config_shows_every_setting_and_its_origin_without_a_daemon(
+    corral: Corral, tmp_path: Path
+) -> None:
+    eco = write(
+        tmp_path,
+        {
+            "name": "web",
+            "script": SLEEPER,
+            "instances": 2,
+            "combine_logs": True,
+            "env": {"MODE": "dev"},
+            "env_production": {"MODE": "prod"},
+        },
+        {"name": "worker", "cmd": SLEEPER},
+    )
+    out = corral.ok("config", str(eco), "--env", "production", "--json")
+    report = json.loads(out)
+    web, worker = report["apps"]
+    assert web["settings"]["instances"] == {"value": 2, "from": "file"}
+    assert web["settings"]["merge_logs"] == {
+        "value": True,
+        "from": "file",
+        "detail": "combine_logs",
+    }
+    assert web["settings"]["kill_timeout"] == {"value": 1600, "from": "default"}
+    assert web["env"]["MODE"] == {"value": "prod", "from": "env_production"}
+    assert worker["settings"]["script"]["detail"] == "cmd"
+    assert worker["settings"]["merge_logs"]["from"] == "derived"
+    assert [w.split(": ", 1)[1] for w in report["warnings"]] == [
+        "app 'worker': has no env_production; it runs with its plain env (as in PM2)"
+    ]
+    text = corral.ok("config", str(eco), "--only", "web")
+    assert "app web" in text and "app worker" not in text and "[default]" in text
+    assert not (Path(corral.root) / "daemon.pid").exists()
+
+
+def test_config_of_a_bad_file_exits_2_without_a_daemon(corral: Corral, tmp_path: Path) -> None:
+    eco = write(tmp_path, {"name": "all", "script": SLEEPER})
+    code, _out, err = corral("config", str(eco))
+    assert code == 2 and "'name'" in err and "reserved" in err
+    assert not (Path(corral.root) / "daemon.pid").exists()

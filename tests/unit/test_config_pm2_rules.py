@@ -130,7 +130,7 @@ def test_overrides_apply_to_every_app_and_are_marked_cli(folder: Path) -> None:
 def test_origins_name_file_derived_and_default(folder: Path) -> None:
     eco = load(folder, {"instances": 2, "env": {"A": "1"}})
     origins = eco.resolved[0].origins
-    assert str(origins["instances"]) == "file (instances)"
+    assert str(origins["instances"]) == "file"
     assert origins["name"].kind == "derived" and origins["merge_logs"].kind == "derived"
     assert "kill_timeout" not in origins  # AppSpec's default
     assert eco.resolved[0].env_origins["A"] == "env"

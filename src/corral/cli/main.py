@@ -43,6 +43,7 @@ VERB_MODULES: tuple[str, ...] = (
     "metrics",
     "init",
     "completion",
+    "config",
 )
 """Modules under corral.cli that register verbs; each sets `module` on its parsers."""
 
@@ -61,6 +62,7 @@ HOT_VERBS: dict[str, str] = {
         ("dial", ("dial-stdio",)),
         ("metrics", ("metrics",)),
         ("completion", ("completion",)),
+        ("config", ("config",)),
     )
     for verb in verbs
 }

@@ -206,7 +206,8 @@ def _read_values(draft: Draft) -> None:
     for canonical, entry in draft.keys.attrs.items():
         try:
             draft.values[canonical] = coerce.COERCE[KINDS[canonical]](entry.value)
-            draft.origins[canonical] = Origin(draft.ctx.origin, entry.key)
+            alias = entry.key if entry.key != canonical else ""
+            draft.origins[canonical] = Origin(draft.ctx.origin, alias)
         except ValueError as exc:
             draft.report(entry.key, str(exc))
     for canonical, value in draft.ctx.overrides.items():
@@ -237,6 +238,8 @@ def _read_profiles(draft: Draft) -> dict[str, str | None]:
 def _resolve_cwd(draft: Draft) -> str | None:
     value: str | None = draft.values.get("cwd")
     if value is None:
+        where = "the file's folder" if draft.ctx.origin == "file" else "the current folder"
+        draft.origins["cwd"] = Origin("default", where)
         return os.path.normpath(draft.ctx.base_dir)
     cwd = absolute(value, draft.ctx.base_dir)
     if not os.path.isdir(cwd):

@@ -185,36 +185,50 @@ def folder(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 def test_hostile_config_is_refused_at_load_and_starts_nothing(case: Hostile, folder: Path) -> None:
-    tmp_path = folder
-    (tmp_path / case.file).write_text(case.text())
-    run = run_cli(tmp_path, "start", case.file, *case.extra)
+    (folder / case.file).write_text(case.text())
+    run = run_cli(folder, "start", case.file, *case.extra)
     assert run.returncode == 2, run.stderr[-2000:]
     assert "Traceback" not in run.stderr, run.stderr[-2000:]
     assert case.file in run.stderr
     for needle in case.expect:
         assert needle in run.stderr, f"{needle!r} not in:\n{run.stderr[-2000:]}"
     assert len(run.stderr) < 20_000, "the message should be short, not the whole input"
-    assert_no_daemon(tmp_path / "home")
+    assert_no_daemon(folder / "home")
 
 
 def test_a_newline_in_a_name_is_shown_escaped(folder: Path) -> None:
-    tmp_path = folder
-    (tmp_path / "e.json").write_text(eco_json(app(name="web\nforged line"))())
-    run = run_cli(tmp_path, "start", "e.json")
+    (folder / "e.json").write_text(eco_json(app(name="web\nforged line"))())
+    run = run_cli(folder, "start", "e.json")
     assert run.returncode == 2
     assert "forged line" in run.stderr
     assert not any(line.startswith("forged line") for line in run.stderr.splitlines())
 
 
 def test_a_rejected_script_start_starts_no_daemon(folder: Path) -> None:
-    tmp_path = folder
-    run = run_cli(tmp_path, "start", "app.py", "--name", "all")
+    run = run_cli(folder, "start", "app.py", "--name", "all")
     assert run.returncode == 2, run.stderr
     assert "'name'" in run.stderr and "reserved" in run.stderr
-    assert_no_daemon(tmp_path / "home")
+    assert_no_daemon(folder / "home")
 
 
 def test_the_largest_allowed_app_fits_one_protocol_message() -> None:
     from corral.daemon import protocol
 
     assert limits.MAX_ENV_BYTES + limits.MAX_ARGS_BYTES + 64 * 1024 < protocol.MAX_LINE
+
+
+def test_a_huge_file_on_stdin_is_refused_unread(folder: Path) -> None:
+    """`corral start -` reads at most one byte past the limit, then refuses."""
+    run = subprocess.run(
+        [sys.executable, "-m", "corral", "start", "-"],
+        cwd=folder,
+        env=dict(os.environ, CORRAL_HOME=str(folder / "home")),
+        input=huge_file(),
+        capture_output=True,
+        text=True,
+        timeout=TIME_CAP_S,
+        preexec_fn=_cap_memory,
+        check=False,
+    )
+    assert run.returncode == 2 and "larger than" in run.stderr, run.stderr
+    assert_no_daemon(folder / "home")

@@ -58,7 +58,10 @@ def load_apps(
         if path == STDIN:
             # Read once per command (kept on ARGS), however many times `-` is looked at.
             if getattr(args, "stdin_text", None) is None:
-                args.stdin_text = sys.stdin.read()
+                from corral.config.limits import MAX_FILE_BYTES
+
+                # Bounded: one more than the limit is enough for the loader to refuse it.
+                args.stdin_text = sys.stdin.read(MAX_FILE_BYTES + 1)
             eco = _load_stdin(args.stdin_text, profile, names, overrides)
         else:
             eco = load_ecosystem(path, env_profile=profile, only=names, overrides=overrides)

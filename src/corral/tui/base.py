@@ -172,10 +172,11 @@ class LiveApp(App[int]):
         self.colours = colours
         self.table.colours = colours
         self.header.colours = colours
+        self.panes.colours = colours
         tail = self.tail
         tail.colours = colours
         tail.restyle()
-        self._mark(Dirty.TABLE_ALL | Dirty.HEADER)
+        self._mark(Dirty.TABLE_ALL | Dirty.HEADER | Dirty.PANES)
 
     # ------------------------------------------------------------------ events
 

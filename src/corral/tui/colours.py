@@ -72,6 +72,7 @@ class Colours:
         self.warn = style("warning", bold=True)
         self.info = style("accent")
         self.muted = style("foreground-muted")
+        self.spark = style("secondary", "accent")
         self.earlier = style("foreground-muted", dim=True)
         self._roles: dict[Role, Style] = {
             "stamp": self.stamp,

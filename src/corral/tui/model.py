@@ -168,6 +168,10 @@ class Board:
         """How many processes have, or are about to have, a live pid."""
         return sum(1 for p in self.procs.values() if p.info.status in RUNNING)
 
+    def memory_peak(self) -> float:
+        """The largest memory point of any process: the shared scale of panes without a limit."""
+        return max((max(p.memory) for p in self.procs.values() if p.memory), default=0.0)
+
     def active(self) -> int:
         """How many processes quitting `up` would stop: running, or waiting to restart."""
         return sum(1 for p in self.procs.values() if p.info.status in ACTIVE)

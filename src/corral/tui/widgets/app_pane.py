@@ -1,35 +1,80 @@
 """Provides AppPane: one process's CPU and memory sparklines, current values and last restart.
 
 The sparklines come full from the engine's ring of recent samples, then move once a
-second. The memory line shows the limit when `max_memory_restart` is set, so a leak
-heading for a restart is visible before it happens.
+second. They are drawn on scales a reader can compare (spark.py): memory from zero to
+the app's `max_memory_restart` (bars near it turn to the warning colour, over it to the
+error colour) or to the largest app's peak; CPU from zero to 100 % per core used.
+Values and reasons are never cut: words are shortened first, numbers never.
 """
 
 from __future__ import annotations
 
 import time
 
+from rich.style import Style
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Label, Sparkline
+from textual.widgets import Label
 
 from corral.engine.events import ProcessInfo
 from corral.engine.states import ProcessState
 from corral.figures import size_text
+from corral.tui.colours import Colours
 from corral.tui.model import Proc
+from corral.tui.spark import HIGH, cpu_top, levels, memory_top, spark
 from corral.tui.widgets.process_table import STATUS_TEXT
 
+VALUE_WIDTH = 13
+"""`25.6M / 60M`; longer values drop the spaces (`1023M/1024M`) rather than a digit."""
 
-def restart_text(info: ProcessInfo) -> str:
-    """The last restart in one line, most telling first: `↺ 3 · crash 12:01:02 · exit code 1`."""
+_SHORTER = (
+    ("memory ", ""),
+    (" > limit ", ">"),
+    ("exit code ", "exit "),
+    (" unstable restarts in a row", " unstable"),
+    ("killed by ", ""),
+)
+
+
+def restart_texts(info: ProcessInfo) -> list[str]:
+    """The last restart in one line, longest first: each next one fits in less room.
+
+    `↺ 3 · crash 12:01:02 · exit code 1`, then shorter words, then no time, then the
+    detail alone: the count and the detail's numbers are kept to the end.
+    """
     if not info.reasons:
-        return f"↺ {info.restarts} · no restart yet"
+        return [f"↺ {info.restarts} · no restart yet", f"↺ {info.restarts}"]
     last = info.reasons[-1]
     when = time.strftime("%H:%M:%S", time.localtime(last.time))
-    detail = f" · {last.detail}" if last.detail else ""
-    return f"↺ {info.restarts} · {last.reason} {when}{detail}"
+    short = last.detail
+    for long, brief in _SHORTER:
+        short = short.replace(long, brief)
+    head = f"↺ {info.restarts}"
+    if not last.detail:
+        return [f"{head} · {last.reason} {when}", f"{head} · {last.reason}", head]
+    return [
+        f"{head} · {last.reason} {when} · {last.detail}",
+        f"{head} · {last.reason} {when} · {short}",
+        f"{head} · {last.reason} · {short}",
+        f"{head} · {short}",
+        head,
+    ]
+
+
+def fit(texts: list[str], room: int) -> str:
+    """The first of TEXTS that fits in ROOM cells (the last one if none does)."""
+    return next((t for t in texts if len(t) <= room), texts[-1])
+
+
+def memory_value(memory: int | None, limit: int | None) -> str:
+    """`25.6M / 60M` (or `25.6M` without a limit), spaces dropped before any digit."""
+    now = size_text(memory) if memory is not None else "-"
+    if not limit:
+        return now
+    return fit([f"{now} / {size_text(limit)}", f"{now}/{size_text(limit)}"], VALUE_WIDTH)
 
 
 class AppPane(Widget):
@@ -46,9 +91,7 @@ class AppPane(Widget):
         Horizontal { height: 1; }
         .label { width: 4; color: $text-muted; }
         .value { width: 13; text-align: right; }
-        Sparkline { width: 1fr; margin: 0 1 0 0; }
-        #mem-spark > .sparkline--max-color { color: $secondary; }
-        #mem-spark > .sparkline--min-color { color: $secondary 30%; }
+        .spark { width: 1fr; margin: 0 1 0 0; }
         #reason { color: $text-muted; width: 1fr; height: 1; }
     }
     """
@@ -62,12 +105,12 @@ class AppPane(Widget):
         self.pm_id = pm_id
         """The process this pane shows."""
         # Kept as attributes: updates once a second need no DOM query.
-        self._cpu = Sparkline([], id="cpu-spark")
-        self._memory = Sparkline([], id="mem-spark")
+        self._cpu = Label("", id="cpu-spark", classes="spark")
+        self._memory = Label("", id="mem-spark", classes="spark")
         self._cpu_value = Label("-", id="cpu-value", classes="value")
         self._memory_value = Label("-", id="mem-value", classes="value")
         self._reason = Label("", id="reason")
-        self._texts: tuple[str, ...] = ()
+        self._last: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -83,28 +126,49 @@ class AppPane(Widget):
     def watch_state(self, state: ProcessState) -> None:
         self.set_class(state is ProcessState.ERRORED, "-errored")
 
-    def show(self, proc: Proc) -> None:
-        """Draw PROC's latest figures (called when its info or metrics change)."""
+    def show(self, proc: Proc, peak: float = 0.0, colours: Colours | None = None) -> None:
+        """Draw PROC's latest figures; PEAK is the largest memory of any app (the shared
+        scale when PROC's app has no limit)."""
         info = proc.info
         self.state = info.status
         title = f"{info.name}[{info.id}] {STATUS_TEXT.get(info.status, info.status)}"
         subtitle = f"pid {info.pid}" if info.pid else ""
         if (title, subtitle) != (self.border_title, self.border_subtitle):
             self.border_title, self.border_subtitle = title, subtitle
-        # Assign new lists: reactives repaint only when the value compares different (D9).
-        self._cpu.data = list(proc.cpu)
-        self._memory.data = list(proc.memory)
-        cpu, memory = proc.cpu_now(), proc.memory_now()
-        cpu_text = f"{cpu:.1f}%" if cpu is not None else "-"
-        mem_text = size_text(memory) if memory is not None else "-"
         limit = info.spec.max_memory_restart if info.spec else None
-        if limit:
-            mem_text = f"{mem_text} / {size_text(limit)}"
-        texts = (cpu_text, mem_text, restart_text(info))
-        if texts != self._texts:
-            # Every label has a fixed size (DEFAULT_CSS): a layout pass of the whole
-            # screen per update, once a second per pane, would be wasted.
-            self._texts = texts
-            self._cpu_value.update(cpu_text, layout=False)
-            self._memory_value.update(mem_text, layout=False)
-            self._reason.update(texts[2], layout=False)
+        width = self._cpu.size.width or 26
+        cpu_levels = levels(list(proc.cpu), cpu_top(proc.cpu), width)
+        memory_levels = levels(list(proc.memory), memory_top(limit, peak), width)
+        cpu = proc.cpu_now()
+        cpu_text = f"{cpu:.1f}%" if cpu is not None else "-"
+        memory_text = memory_value(proc.memory_now(), limit)
+        room = self._reason.size.width or 44
+        reason = fit(restart_texts(info), room)
+        shown = (cpu_levels, memory_levels, cpu_text, memory_text, reason, colours, bool(limit))
+        if shown == self._last:
+            return
+        # Every label has a fixed size (DEFAULT_CSS): a layout pass of the whole
+        # screen per update, once a second per pane, would be wasted.
+        self._last = shown
+        self._cpu.update(bars(cpu_levels, width, colours, limited=False), layout=False)
+        self._memory.update(bars(memory_levels, width, colours, limited=bool(limit)), layout=False)
+        self._cpu_value.update(cpu_text, layout=False)
+        self._memory_value.update(memory_text, layout=False)
+        self._reason.update(reason, layout=False)
+
+
+def bars(shares: list[float], width: int, colours: Colours | None, *, limited: bool) -> Text:
+    """SHARES as a right-aligned row of bars; against a limit, high bars are coloured."""
+    text = Text(" " * max(0, width - len(shares)), end="")
+    if colours is None:
+        text.append(spark(shares))
+        return text
+    normal = colours.spark
+    for share in shares:
+        style: Style = normal
+        if limited and share >= 1:
+            style = colours.err
+        elif limited and share >= HIGH:
+            style = colours.warn
+        text.append(spark([share]), style)
+    return text

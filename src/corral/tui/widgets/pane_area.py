@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual.containers import VerticalScroll
 
+from corral.tui.colours import Colours
 from corral.tui.messages import Relayout
 from corral.tui.model import Board
 from corral.tui.widgets.app_pane import AppPane
@@ -41,6 +42,9 @@ class PaneArea(VerticalScroll, can_focus=False):
             return everyone
         return [i for i in selected if i in board.procs][: max(1, rows // PANE_HEIGHT)]
 
+    colours: Colours | None = None
+    """Set by the app from the theme."""
+
     def show(self, board: Board, selected: tuple[int, ...]) -> None:
         """Mount, remove and redraw panes so they match BOARD and the selection."""
         ids = self.wanted(board, selected)
@@ -66,13 +70,14 @@ class PaneArea(VerticalScroll, can_focus=False):
             panes = self.query(f"#pane-{pm_id}").results(AppPane)
             for pane in panes:
                 if pm_id in board.procs:
-                    pane.show(board.procs[pm_id])
+                    pane.show(board.procs[pm_id], board.memory_peak(), self.colours)
 
     def _redraw_all(self, board: Board) -> None:
+        peak = board.memory_peak()
         for pane in self.query(AppPane):
             proc = board.procs.get(pane.pm_id)
             if proc is not None:
-                pane.show(proc)
+                pane.show(proc, peak, self.colours)
                 pane.set_class(len(self._shown) > 1 and pane.pm_id in self._selected, "-selected")
 
     def _order(self, ids: list[int]) -> None:

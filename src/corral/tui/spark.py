@@ -1,0 +1,44 @@
+"""Provides `spark`: a series as one row of bars on a fixed scale, and the scales themselves.
+
+Textual's Sparkline scales each series to its own range, so a flat 9M line is drawn full
+height and a flat 18M line on the floor, and a leaker at 10M of a 60M limit looks full.
+Here every bar is drawn from zero: memory to the app's limit (over it, the bar is full
+and the pane says so) or, without a limit, to the largest peak of any app, so two panes
+compare at a glance; CPU to 100 % per core the process has used. No Textual here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+BARS = "▁▂▃▄▅▆▇█"
+HIGH = 0.8
+"""A bar at this share of the limit or more is drawn in the warning colour."""
+
+
+def levels(values: Sequence[float], top: float, width: int) -> list[float]:
+    """The newest WIDTH values as shares of TOP (0..1, more when over); oldest first."""
+    if width <= 0:
+        return []
+    tail = values[-width:] if len(values) > width else values
+    if top <= 0:
+        return [0.0 for _ in tail]
+    return [max(0.0, v / top) for v in tail]
+
+
+def spark(shares: Iterable[float]) -> str:
+    """Shares (0..1) as bars; over 1 draws a full bar."""
+    last = len(BARS) - 1
+    return "".join(BARS[min(last, int(share * last + 0.5))] for share in shares)
+
+
+def cpu_top(values: Iterable[float]) -> float:
+    """100 % per core used: 100 for a single-threaded app, 200 once it went over 100, …"""
+    peak = max(values, default=0.0)
+    return 100.0 * max(1, math.ceil(peak / 100.0))
+
+
+def memory_top(limit: int | None, peak: float) -> float:
+    """The app's memory limit, or the largest peak of any app (PEAK) when it has none."""
+    return float(limit) if limit else peak

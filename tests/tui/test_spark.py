@@ -1,0 +1,47 @@
+"""Sparklines a reader can compare, and pane values that are never cut."""
+
+from __future__ import annotations
+
+from corral.engine.events import RestartReason
+from corral.engine.states import ProcessState
+from corral.tui.spark import cpu_top, levels, memory_top, spark
+from corral.tui.widgets.app_pane import fit, memory_value, restart_texts
+from tests.tui.scripted import T0, MiB, info, spec
+
+
+def test_flat_series_are_drawn_at_their_height_not_full() -> None:
+    """A flat 9M line is half the height of a flat 18M one (shared scale: the largest peak)."""
+    peak = 18 * MiB
+    low = spark(levels([9.0 * MiB] * 5, memory_top(None, peak), 5))
+    high = spark(levels([18.0 * MiB] * 5, memory_top(None, peak), 5))
+    assert high == "█████"
+    assert low in ("▄▄▄▄▄", "▅▅▅▅▅")
+
+
+def test_a_leaker_is_drawn_against_its_limit() -> None:
+    """10.5M of a 60M limit is a low bar, not a full one; over the limit is full."""
+    top = memory_top(60 * MiB, 10.5 * MiB)
+    assert spark(levels([10.5 * MiB], top, 1)) == "▂"
+    assert spark(levels([61.0 * MiB], top, 1)) == "█"
+
+
+def test_cpu_is_drawn_from_0_to_100_per_core() -> None:
+    assert cpu_top([3.0, 12.0]) == 100.0
+    assert cpu_top([150.0]) == 200.0
+    assert spark(levels([50.0], cpu_top([50.0]), 1)) in ("▄", "▅")
+
+
+def test_values_and_reasons_are_never_cut() -> None:
+    """`memory 60.6M > limit 60M` keeps its numbers in a 44-column pane; words go first."""
+    assert memory_value(int(60.6 * MiB), 60 * MiB) == "60.6M / 60M"
+    assert all(
+        len(memory_value(m, limit)) <= 13
+        for m in (999 * MiB, 1023 * MiB, 99 * 1024 * MiB)
+        for limit in (1023 * MiB, 1536 * MiB, 100 * 1024 * MiB)
+    )
+    reason = RestartReason(T0, "memory", "memory 60.6M > limit 60M")
+    leaker = info(4, spec("leaker"), ProcessState.ONLINE, restarts=12, reasons=(reason,))
+    for room in (44, 30, 20):
+        text = fit(restart_texts(leaker), room)
+        assert len(text) <= room
+        assert "60.6M" in text and "60M" in text and "↺ 12" in text

@@ -6,6 +6,7 @@ from corral.engine.events import RestartReason
 from corral.engine.states import ProcessState
 from corral.tui.spark import cpu_top, levels, memory_top, spark
 from corral.tui.widgets.app_pane import fit, memory_value, restart_texts
+from corral.tui.widgets.process_table import instance_name
 from tests.tui.scripted import T0, MiB, info, spec
 
 
@@ -45,3 +46,10 @@ def test_values_and_reasons_are_never_cut() -> None:
         text = fit(restart_texts(leaker), room)
         assert len(text) <= room
         assert "60.6M" in text and "60M" in text and "↺ 12" in text
+
+
+def test_instance_names_keep_their_index() -> None:
+    """A long app name is shortened in the table, never the instance's `:12`."""
+    name = instance_name("showcase-production-api", 12, False, 16)
+    assert name.endswith(":12") and len(name) <= 16 and name.startswith("├ showcase")
+    assert instance_name("web", 1, True, 16) == "└ web:1"

@@ -54,6 +54,15 @@ NAMESPACE_MIN_WIDTH = 96
 """Below this many columns the namespace column is left out (every other one fits 80)."""
 
 
+def instance_name(name: str, instance: int, last: bool, width: int) -> str:
+    """`├ web:1` in WIDTH cells: a long name is shortened, never the instance's index."""
+    branch, index = "└" if last else "├", f":{instance}"
+    room = width - len(branch) - 1 - len(index)
+    if len(name) > room:
+        name = name[: max(1, room - 1)] + "…"
+    return f"{branch} {name}{index}"
+
+
 def _sum(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return sum(known) if known else None
@@ -301,7 +310,9 @@ class ProcessTable(ScrollView, can_focus=True):
         selected = self.selected
         keep = selected.key if selected else None
         self._with_namespace = with_namespace
-        name_width = min(24, max([COLUMNS[1][2], *(len(r.name) + 2 for r in rows)]))
+        name_width = min(
+            24, max([COLUMNS[1][2], *(len(r.name) + (6 if r.in_group else 2) for r in rows)])
+        )
         self._widths = [name_width if key == "name" else width for key, _, width in self._columns()]
         self._keys = [row.key for row in rows]
         self._rows = {row.key: row for row in rows}
@@ -332,18 +343,22 @@ class ProcessTable(ScrollView, can_focus=True):
         if row.group:
             cells = self._group_texts(row, procs)
         else:
-            cells = self._process_texts(row, procs[0], now)
+            cells = self._process_texts(row, procs[0], now, self._name_width())
         if not self._with_namespace:
             cells.pop("namespace")
         return tuple(cells.values())
 
+    def _name_width(self) -> int:
+        keys = self._column_keys()
+        return self._widths[keys.index("name")] if len(self._widths) == len(keys) else 24
+
     @staticmethod
-    def _process_texts(row: Row, proc: Proc, now: float) -> dict[str, str]:
+    def _process_texts(row: Row, proc: Proc, now: float, name_width: int) -> dict[str, str]:
         info = proc.info
         cpu, memory = proc.cpu_now(), proc.memory_now()
         name = info.name
         if row.in_group:
-            name = f"{'└' if row.last_in_group else '├'} {info.name}:{info.instance}"
+            name = instance_name(info.name, info.instance, row.last_in_group, name_width)
         up = info.started_at is not None and info.status is ProcessState.ONLINE
         return {
             "id": str(info.id),

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+from textual.app import App
+from textual.color import Color
+
 from corral.engine.events import RestartReason
 from corral.engine.states import ProcessState
+from corral.tui.colours import Colours, contrast
 from corral.tui.spark import cpu_top, levels, memory_top, spark
 from corral.tui.widgets.app_pane import fit, memory_value, restart_texts
 from corral.tui.widgets.process_table import instance_name
@@ -53,3 +58,25 @@ def test_instance_names_keep_their_index() -> None:
     name = instance_name("showcase-production-api", 12, False, 16)
     assert name.endswith(":12") and len(name) <= 16 and name.startswith("├ showcase")
     assert instance_name("web", 1, True, 16) == "└ web:1"
+
+
+@pytest.mark.parametrize(
+    "theme", ["textual-dark", "textual-light", "nord", "gruvbox", "solarized-light"]
+)
+def test_app_colours_are_readable(theme: str) -> None:
+    """Every app colour has a contrast of 4.5:1 or more against the tail's background,
+    and no two apps share one (the demo's fourth app was dark blue on dark grey)."""
+    app = App[None]()
+    app.theme = theme
+    variables = app.get_css_variables()
+    colours = Colours(variables)
+    ground = Color.parse(variables["background"]) + Color.parse(variables["surface"])
+    names = [f"app{n}" for n in range(len(colours.apps))]
+    seen = set()
+    for name in names:
+        colour = colours.app(name).color
+        assert colour is not None and colour.triplet is not None
+        rgb = Color(*colour.triplet)
+        assert contrast(rgb, ground) >= 4.5, f"{theme}: {name} {rgb.hex} on {ground.hex}"
+        seen.add(rgb.hex)
+    assert len(seen) == len(names) >= 4

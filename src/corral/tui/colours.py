@@ -40,6 +40,38 @@ STATUS_VARIABLE = {
 }
 
 
+MIN_CONTRAST = 4.5
+"""WCAG AA for text: every app's name is at least this far from the background."""
+
+
+def luminance(colour: Color) -> float:
+    """WCAG relative luminance of COLOUR."""
+
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in colour.rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: Color, b: Color) -> float:
+    """WCAG contrast ratio of A and B (1 to 21)."""
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def readable(colour: Color, background: Color) -> Color:
+    """COLOUR, lightened on a dark background or darkened on a light one until its
+    contrast reaches MIN_CONTRAST (the theme's hue is kept as far as it can be)."""
+    dark = luminance(background) < 0.5
+    for _ in range(40):
+        if contrast(colour, background) >= MIN_CONTRAST:
+            break
+        colour = colour.lighten(0.025) if dark else colour.darken(0.025)
+    return colour
+
+
 class Colours:
     """Styles for statuses, apps and log marks under one theme (PLAIN: no colour at all)."""
 
@@ -66,13 +98,13 @@ class Colours:
             state: style(var, bold=state is ProcessState.ERRORED)
             for state, var in STATUS_VARIABLE.items()
         }
-        self.apps = [style(name, "primary", bold=True) for name in APP_VARIABLES]
+        self.apps = self._palette(variables, background, plain)
         self.stamp = style("foreground-muted", dim=True)
         self.err = style("error", bold=True)
         self.warn = style("warning", bold=True)
         self.info = style("accent")
         self.muted = style("foreground-muted")
-        self.spark = style("secondary", "accent")
+        self.spark = self.apps[0] if not plain else Style()
         self.earlier = style("foreground-muted", dim=True)
         self._roles: dict[Role, Style] = {
             "stamp": self.stamp,
@@ -85,6 +117,28 @@ class Colours:
         }
         self._by_name: dict[str, Style] = {}
         self._order: dict[str, int] = {}
+
+    @staticmethod
+    def _palette(variables: Mapping[str, str], background: Color, plain: bool) -> list[Style]:
+        """The apps' colours: the theme's, each made readable on the tail's background
+        (contrast at least MIN_CONTRAST) and none twice."""
+        if plain:
+            return [Style(bold=True)]
+        try:
+            ground = background + Color.parse(variables.get("surface") or "")
+        except ColorParseError:
+            ground = background
+        out: list[Style] = []
+        seen: set[str] = set()
+        for name in APP_VARIABLES:
+            try:
+                colour = readable(ground + Color.parse(variables.get(name) or ""), ground)
+            except ColorParseError:
+                continue
+            if colour.hex not in seen:
+                seen.add(colour.hex)
+                out.append(Style(color=colour.rich_color, bold=True))
+        return out or [Style(bold=True)]
 
     def role(self, role: Role) -> Style:
         """The style of one part of a tail line (`records.layout` names the parts)."""

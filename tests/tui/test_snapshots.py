@@ -15,6 +15,7 @@ from corral.tui.base import Source
 from corral.tui.widgets.search_bar import SearchBar
 from tests.tui.pilot import settle
 from tests.tui.scripted import NOW, ScriptedAPI
+from tests.tui.test_compact import many
 
 Snap = Callable[..., bool]
 
@@ -59,6 +60,20 @@ class TestMainScreen:
     def test_light_theme(self, snap_compare: Snap) -> None:
         """The light theme keeps every status and app colour readable."""
         assert snap_compare(demo("textual-light"), terminal_size=(120, 36), run_before=keys())
+
+
+    def test_compact(self, snap_compare: Snap) -> None:
+        """50 processes at 120x40: one line per app, two columns, the tail below."""
+        app = make_app(ScriptedAPI(many()), clock=lambda: NOW, history_lines=0)
+        assert snap_compare(app, terminal_size=(120, 40), run_before=keys())
+
+    def test_wrap(self, snap_compare: Snap) -> None:
+        """`w` wraps the long payload line under its text instead of cutting it."""
+        assert snap_compare(demo(), terminal_size=(100, 36), run_before=keys("w"))
+
+    def test_narrow_footer_while_searching(self, snap_compare: Snap) -> None:
+        """At 80 columns the key bar shows only the search's keys while typing one."""
+        assert snap_compare(demo(), terminal_size=(80, 24), run_before=keys("slash", "G"))
 
 
 class TestSearch:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 
 from corral.engine.api import SupervisorAPI
 from corral.tui.base import HISTORY_LINES, Dirty, LiveApp, Source
+from corral.tui.widgets.compact import CompactList
 from corral.tui.widgets.confirm import ConfirmScreen
 from corral.tui.widgets.details import DetailsScreen
 from corral.tui.widgets.help import HelpScreen
@@ -47,6 +48,12 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
     ),
     ("a", "all_logs", "All/one", "Show every app's logs, or only the selected app's"),
     ("w", "wrap", "Wrap", "Wrap long log lines on/off"),
+    (
+        "c",
+        "compact",
+        "Compact",
+        "One line per app, or panes (automatic: compact when panes do not fit)",
+    ),
     ("enter", "details", "Details", "Details: config, log files, restart history, env, cron"),
 )
 """Every key, once: bindings, the footer, the help screen and the palette all come from here."""
@@ -148,6 +155,10 @@ class CorralApp(LiveApp):
         self.tail.wrap = not self.tail.wrap
         self._title_tail()
 
+    def action_compact(self) -> None:
+        self.compact_choice = not self.compact_mode
+        self._mark(Dirty.TABLE | Dirty.PANES)
+
     def action_all_logs(self) -> None:
         if self.feed.view.ids is None:
             self.show_only(frozenset(self._selected_ids()))
@@ -160,6 +171,7 @@ class CorralApp(LiveApp):
             self.push_screen(DetailsScreen(self.feed.board, row.ids, self.home, self.clock))
 
     @on(ProcessTable.RowSelected, "#table")
+    @on(CompactList.RowSelected)
     def _row_selected(self) -> None:
         self.action_details()
 

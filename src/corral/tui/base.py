@@ -30,6 +30,7 @@ from corral.tui.backend import fetch_history, fetch_host
 from corral.tui.colours import Colours
 from corral.tui.feed import Feed
 from corral.tui.history import recent_lines
+from corral.tui.layout import wants_compact
 from corral.tui.messages import (
     Connection,
     HistoryRead,
@@ -40,6 +41,7 @@ from corral.tui.messages import (
     Relayout,
 )
 from corral.tui.model import Row
+from corral.tui.widgets.compact import CompactList
 from corral.tui.widgets.header_bar import HeaderBar
 from corral.tui.widgets.key_bar import KeyBar, KeyItem
 from corral.tui.widgets.log_tail import LogTail
@@ -127,6 +129,11 @@ class LiveApp(App[int]):
         self.header = HeaderBar(source, id="header")
         self.table = ProcessTable(id="table")
         self.panes = PaneArea(id="panes")
+        self.compact = CompactList(id="compact")
+        self.compact_choice: bool | None = None
+        """The user's choice of layout (`c`); None: compact when panes do not fit."""
+        self.compact_mode = False
+        """Whether the compact list is shown instead of the table and the panes."""
         self.tail = LogTail(id="tail")
         self.search = SearchBar(id="search")
         self.keys = KeyBar(self.key_items(), id="keys")
@@ -136,6 +143,7 @@ class LiveApp(App[int]):
     def compose(self) -> ComposeResult:
         yield self.header
         yield self.table
+        yield self.compact
         with Horizontal(id="body"):
             yield self.panes
             with Vertical(id="logbox"):
@@ -152,9 +160,12 @@ class LiveApp(App[int]):
         self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_theme())
         self._apply_theme()
         self.table.border_title = "processes"
+        self.compact.border_title = "processes · compact · c: panes"
         self._title_tail()
         self.set_interval(1.0, self._tick)
         self.table.focus()
+        self.screen_main = self.screen
+        """The main screen (the current one may be the details or help screen)."""
         self.watch(self.screen, "focused", self._focus_moved)
         self._mark(Dirty.TABLE | Dirty.PANES | Dirty.HEADER)
         self.consume()
@@ -173,6 +184,7 @@ class LiveApp(App[int]):
         self.table.colours = colours
         self.header.colours = colours
         self.panes.colours = colours
+        self.compact.colours = colours
         tail = self.tail
         tail.colours = colours
         tail.restyle()
@@ -312,12 +324,19 @@ class LiveApp(App[int]):
             self._tail_wait = FIREHOSE_S if len(lines) > tail.size.height else TAIL_S
         if feed.missed and not feed.view.follow:
             self._title_tail()
+        if dirty & (Dirty.TABLE | Dirty.TABLE_ALL | Dirty.PANES):
+            self._choose_layout()
         table = self.table
         if dirty & (Dirty.TABLE | Dirty.TABLE_ALL):
-            table.show(feed.board, self.clock(), force=Dirty.TABLE_ALL in dirty)
+            if self.compact_mode:
+                self.compact.show(feed.board, self.colours)
+            else:
+                table.show(feed.board, self.clock(), force=Dirty.TABLE_ALL in dirty)
             self._selection_maybe_changed()
         panes = self.panes
-        if Dirty.PANES in dirty:
+        if self.compact_mode:
+            pass  # no panes shown; the compact list redraws with the table, once a second
+        elif Dirty.PANES in dirty:
             panes.show(feed.board, self._selected_ids())
         else:
             for pm_id in self._dirty_panes:
@@ -337,7 +356,36 @@ class LiveApp(App[int]):
     # --------------------------------------------------------------- selection
 
     def _row(self) -> Row | None:
-        return self.table.selected
+        return self.compact.selected if self.compact_mode else self.table.selected
+
+    def _choose_layout(self) -> None:
+        """Show the compact list or the table and panes (the user's choice, else what fits)."""
+        board = self.feed.board
+        compact = self.compact_choice
+        if compact is None:
+            size = self.size
+            rows, procs = len(board.rows()), len(board.procs)
+            compact = wants_compact(rows, procs, size.width, size.height, NARROW)
+        if compact == self.compact_mode:
+            return
+        row = self._row()
+        self.compact_mode = compact
+        self.screen_main.set_class(compact, "-compact")
+        if compact:
+            self.compact.show(board, self.colours)
+            if row is not None:
+                self.compact.select_key(row.name)
+        else:
+            self.table.show(board, self.clock(), force=True)
+            if row is not None:
+                self.table.select_key(row.key)
+        if self.focused in (self.table, self.compact) or self.focused is None:
+            (self.compact if compact else self.table).focus()
+        self._dirty |= Dirty.TABLE | Dirty.PANES
+
+    @on(CompactList.RowHighlighted)
+    def _app_highlighted(self) -> None:
+        self._selection_maybe_changed()
 
     def _selected_ids(self) -> tuple[int, ...]:
         row = self._row()

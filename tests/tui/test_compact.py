@@ -36,6 +36,7 @@ def test_the_rule() -> None:
     """The demo keeps its panes; 15 processes at 120x40 or 8 at 80x24 do not."""
     assert not wants_compact(6, 5, 120, 40, 100)
     assert not wants_compact(6, 5, 80, 24, 100)
+    assert not wants_compact(6, 5, 100, 30, 100)
     assert wants_compact(15, 15, 120, 40, 100)
     assert wants_compact(50, 50, 120, 40, 100)
     assert wants_compact(9, 9, 80, 24, 100)

@@ -246,3 +246,46 @@ def test_monit_over_ssh_honours_no_color(corral: Corral, monit: Callable[..., Mo
     session.press("q")
     assert session.wait_closed() == "0"
     assert statuses(corral)["alpha"][0] == "online"
+
+
+DEMO = Path(__file__).parents[2] / "config" / "demo.toml"
+TAIL_STAMP = re.compile(r"│(\d\d):(\d\d):(\d\d) \S+\[\d+\] ")
+DEMO_S = 20.0
+"""The scenario of issue 17: the demo has run for 20 s with monit open."""
+FRESH_S = 2.0
+"""The newest line shown is at most this old: the demo's worker writes every 0.5 s and
+the tail redraws at 4 Hz, so only a tail that stopped following can be older."""
+
+
+def newest_stamp(screen: str) -> float | None:
+    """The time of the bottom-most line of the log tail today (UTC), if one shows."""
+    found = [m for line in screen.splitlines() for m in TAIL_STAMP.finditer(line)]
+    if not found:
+        return None
+    h, m, s = (int(g) for g in found[-1].groups())
+    return h * 3600 + m * 60 + s
+
+
+def test_tail_shows_the_newest_line_after_20_s(corral: Corral, monit: Callable[..., Monit]) -> None:
+    """Issue 17's first bug: after 20 s of the demo the last tail line is at most 2 s old.
+
+    On a loaded machine a single capture may come late: the check passes when any
+    capture within a few seconds shows a line at most FRESH_S older than the moment the
+    capture began, which a tail stuck on old lines never does.
+    """
+    corral.ok("start", str(DEMO))
+    session = monit("TZ=UTC")
+    session.wait_for(lambda s: "worker[" in s, "the demo's worker in the log tail")
+    time.sleep(DEMO_S)  # the scenario itself: the demo runs this long, then we look
+    deadline = time.monotonic() + 15
+    ages = []
+    while time.monotonic() < deadline:
+        now = time.time() % 86400
+        stamp = newest_stamp(session.screen())
+        if stamp is not None:
+            age = (now - stamp + 43200) % 86400 - 43200  # signed, across midnight
+            ages.append(round(age, 1))
+            if abs(age) <= FRESH_S:
+                return
+        time.sleep(0.25)  # the next capture, with a deadline
+    pytest.fail(f"the tail's newest line stayed old: ages {ages[-8:]}\n{session.last}")

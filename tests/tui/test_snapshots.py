@@ -61,7 +61,6 @@ class TestMainScreen:
         """The light theme keeps every status and app colour readable."""
         assert snap_compare(demo("textual-light"), terminal_size=(120, 36), run_before=keys())
 
-
     def test_compact(self, snap_compare: Snap) -> None:
         """50 processes at 120x40: one line per app, two columns, the tail below."""
         app = make_app(ScriptedAPI(many()), clock=lambda: NOW, history_lines=0)

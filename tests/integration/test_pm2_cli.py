@@ -173,7 +173,13 @@ def test_an_unknown_verb_or_app_gets_did_you_mean(corral: Corral) -> None:
     code, _out, err = corral("frobnicate")
     assert code == 2 and "unknown verb 'frobnicate'" in err and "corral --help" in err
     corral.ok("start", SLEEPER, "--name", "worker")
-    for argv in (("stop", "wroker"), ("describe", "workr"), ("logs", "wroker", "--nostream")):
+    for argv in (
+        ("stop", "wroker"),
+        ("describe", "workr"),
+        ("logs", "wroker", "--nostream"),
+        ("scale", "wroker", "2"),
+        ("env", "worke"),
+    ):
         code, out, err = corral(*argv)
         assert code == 1 and "did you mean 'worker'" in err, (argv, err)
         assert out == ""

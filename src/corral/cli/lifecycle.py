@@ -16,6 +16,8 @@ import re
 
 from corral.cli import session, targets
 from corral.cli.main import Failure, UsageError
+from corral.daemon import protocol
+from corral.daemon.client import DaemonError
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False
@@ -104,7 +106,12 @@ def send_signal(client: Client, args: argparse.Namespace) -> session.Result:
 
 
 def scale(client: Client, args: argparse.Namespace) -> session.Result:
-    rows: list[session.Row] = client.call("scale", name=args.name, count=args.count)
+    try:
+        rows: list[session.Row] = client.call("scale", name=args.name, count=args.count)
+    except DaemonError as exc:
+        if exc.code != protocol.ErrorCode.UNKNOWN_TARGET:
+            raise
+        raise targets.unknown(args.name, client.call("list", metrics=False)) from None
     return session.Result("scale", rows, [session.done("scale", rows)])
 
 

@@ -9,12 +9,12 @@ running. `startup` writes a boot service that runs `corral resurrect` as the use
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pwd
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from corral.cli import session
@@ -60,27 +60,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         parser.set_defaults(module=__name__, action=verb)
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.action in ("startup", "unstartup"):
-        return _boot(args)
-    return _daemon_verbs(args)
-
-
-@session.guarded
-def _daemon_verbs(args: argparse.Namespace) -> int:
-    if args.action == "resurrect":
-        return _resurrect(args)
+def save(args: argparse.Namespace) -> int:
     with session.connect() as client:
-        if args.action == "save":
-            answer = client.call("save", force=bool(args.force))
-            if args.json:
-                print(json.dumps(answer))
-            else:
-                print(f"[corral] saved {answer['saved']} processes to {answer['path']}")
-            return 0
+        answer = client.call("save", force=bool(args.force))
+    note = f"saved {answer['saved']} processes to {answer['path']}"
+    return session.render(session.Result("save", [], [note], table=False, data=answer), args)
+
+
+def cleardump(args: argparse.Namespace) -> int:
+    with session.connect() as client:
         answer = client.call("cleardump")
-        print(f"[corral] {answer['path']} now holds an empty list (the previous one: .bak)")
-        return 0
+    note = f"{answer['path']} now holds an empty list (the previous one: .bak)"
+    return session.render(session.Result("cleardump", [], [note], table=False), args)
+
+
+def resurrect(args: argparse.Namespace) -> int:
+    return _resurrect(args)
 
 
 def _resurrect(args: argparse.Namespace) -> int:
@@ -230,3 +225,18 @@ def _run_all(commands: list[list[str]], root: str | None, *, check: bool = True)
             continue
         if done.returncode != 0 and check:
             raise Failure(f"`{shlex.join(argv)}` failed (exit {done.returncode})")
+
+
+VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "save": session.guarded(save),
+    "cleardump": session.guarded(cleardump),
+    "resurrect": session.guarded(resurrect),
+    "startup": _boot,
+    "unstartup": _boot,
+}
+"""`args.action` (set by each verb's parser) -> the function that does it (startup and
+unstartup work on files and service managers, not on the daemon)."""
+
+
+def run(args: argparse.Namespace) -> int:
+    return VERBS[args.action](args)

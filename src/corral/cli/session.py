@@ -29,9 +29,10 @@ Row = dict[str, "Any"]
 
 
 class Result:
-    """What one verb did: the processes it touched, messages, and its exit code."""
+    """What one verb did: the processes it touched, messages, its exit code, and for verbs
+    that show rather than act, their text and their JSON form. `render` prints it."""
 
-    __slots__ = ("exit_code", "notes", "rows", "table", "verb")
+    __slots__ = ("data", "exit_code", "json_only", "notes", "rows", "table", "text", "verb")
 
     def __init__(
         self,
@@ -40,6 +41,10 @@ class Result:
         notes: list[str] | None = None,
         exit_code: int = 0,
         table: bool = True,
+        *,
+        text: str = "",
+        data: object = None,
+        json_only: bool = False,
     ) -> None:
         self.verb = verb
         self.rows = rows or []
@@ -49,6 +54,12 @@ class Result:
         """0 ok, 1 failed or unknown target, 2 bad usage or config."""
         self.table = table
         """Print the process table afterwards (PM2 does after every action)."""
+        self.text = text
+        """What a showing verb prints for people (after the notes)."""
+        self.data = data
+        """The JSON form under --json when it is not ROWS (ping's answer, an env)."""
+        self.json_only = json_only
+        """Always JSON (`jlist`)."""
 
 
 def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -165,12 +176,14 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def render(result: Result, args: argparse.Namespace, client: Client | None = None) -> int:
-    """Print RESULT for people (notes, then the table) or as JSON; returns its exit code."""
-    if getattr(args, "json", False):
-        print(json.dumps(result.rows, ensure_ascii=False))
+    """Print RESULT for people (notes, text, then the table) or as JSON; returns its exit code."""
+    if result.json_only or getattr(args, "json", False):
+        body = result.rows if result.data is None else result.data
+        sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
         return result.exit_code
     for note in result.notes:
         print(f"[corral] {note}")
+    sys.stdout.write(result.text)
     if result.table and client is not None:
         from corral.cli import table
 

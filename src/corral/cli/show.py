@@ -8,7 +8,6 @@ start-up time.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -17,7 +16,10 @@ from corral.cli import session
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    from corral.daemon.client import Client
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,36 +49,51 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(module=__name__, action="env")
 
 
+def list_(client: Client, args: argparse.Namespace) -> session.Result:
+    rows = client.call("list")
+    if args.json:
+        return session.Result("list", rows, table=False)
+    from corral.cli import table
+
+    text = table.render(rows, sys.stdout) + session.persistence_line(client)
+    return session.Result("list", rows, table=False, text=text)
+
+
+def jlist(client: Client, args: argparse.Namespace) -> session.Result:
+    return session.Result("jlist", client.call("list"), table=False, json_only=True)
+
+
+def describe_(client: Client, args: argparse.Namespace) -> session.Result:
+    rows = _rows(client, args.targets, args)
+    return session.Result("describe", rows, table=False, text="\n".join(map(describe, rows)))
+
+
+def env(client: Client, args: argparse.Namespace) -> session.Result:
+    rows = _rows(client, [args.target], args)
+    given: dict[str, str] = rows[0].get("env") or (rows[0].get("spec") or {}).get("env") or {}
+    text = "".join(f"{k}: {v}\n" for k, v in sorted(given.items()))
+    return session.Result("env", rows, table=False, text=text, data=given)
+
+
+def _rows(client: Client, wanted: list[str], args: argparse.Namespace) -> list[session.Row]:
+    from corral.cli import targets  # not for list/jlist, which stay as light as they were
+
+    return targets.call(client, "list", targets.expand(wanted, args))
+
+
+VERBS: dict[str, Callable[[Client, argparse.Namespace], session.Result]] = {
+    "list": list_,
+    "jlist": jlist,
+    "describe": describe_,
+    "env": env,
+}
+"""`args.action` (set by each verb's parser) -> the function that does it."""
+
+
 @session.guarded
 def run(args: argparse.Namespace) -> int:
-    action: str = args.action
     with session.connect() as client:
-        if action == "jlist" or (action == "list" and args.json):
-            rows = client.call("list")
-            sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
-            return 0
-        if action == "list":
-            from corral.cli import table
-
-            sys.stdout.write(table.render(client.call("list"), sys.stdout))
-            sys.stdout.write(session.persistence_line(client))
-            return 0
-        wanted = args.targets if action == "describe" else [args.target]
-        from corral.cli import targets  # not for list/jlist, which stay as light as they were
-
-        rows = targets.call(client, "list", targets.expand(wanted, args))
-    if action == "env":
-        env = rows[0].get("env") or (rows[0].get("spec") or {}).get("env") or {}
-        if args.json:
-            print(json.dumps(env, ensure_ascii=False))
-        else:
-            sys.stdout.write("".join(f"{k}: {v}\n" for k, v in sorted(env.items())))
-        return 0
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-        return 0
-    sys.stdout.write("\n".join(describe(row) for row in rows))
-    return 0
+        return session.render(VERBS[args.action](client, args), args)
 
 
 def _when(ts: float | None) -> str:

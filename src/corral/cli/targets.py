@@ -138,10 +138,12 @@ def resolve(targets: Sequence[str], table: list[Row]) -> list[str]:
         script = os.path.abspath(target)
         ids = [str(r["id"]) for r in table if (r.get("spec") or {}).get("script") == script]
         if not ids:
-            names = sorted(
-                {str(r["name"]) for r in table} | {str(r.get("namespace")) for r in table}
-            )
-            hint = did_you_mean(target, names)
-            raise Failure(f"process or namespace not found: {target}{hint}")
+            raise unknown(target, table, "process or namespace")
         out += ids
     return out
+
+
+def unknown(target: str, table: list[Row], what: str = "process") -> Failure:
+    """The failure for TARGET, which names nothing in TABLE: with the closest name, if any."""
+    names = {str(r["name"]) for r in table} | {str(r.get("namespace")) for r in table}
+    return Failure(f"{what} not found: {target}{did_you_mean(target, sorted(names))}")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from corral.config import checks, coerce, program
+from corral.config.draft import DEFAULT, Context, Draft, Locate, Origin, Report, Resolved
 from corral.config.environment import layer_env, user_environ
 from corral.config.errors import ConfigError, Problem
 from corral.config.program import Program, absolute, default_name, is_command
@@ -25,8 +25,12 @@ from corral.config.spec import AppSpec
 
 # Re-exported: callers and other engineers' modules import them from here.
 __all__ = [
+    "DEFAULT",
     "Context",
+    "Draft",
+    "Locate",
     "Origin",
+    "Report",
     "Resolved",
     "build_app",
     "default_name",
@@ -38,87 +42,6 @@ __all__ = [
 
 _NOT_SPEC_FIELDS = ("port", "filter_env", "append_env_to_name", "disable_logs")
 _PATH_KEYS = ("out_file", "error_file", "log_file", "pid_file")
-
-Locate = Callable[[str | None], tuple[int, int] | None]
-Report = Callable[[str | None, str], None]
-
-
-def _nowhere(_key: str | None) -> tuple[int, int] | None:
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where one resolved setting came from."""
-
-    kind: str
-    """"file", "cli", "profile", "default" or "derived"."""
-    detail: str = ""
-    """The key as written, or why a derived value is what it is."""
-
-    def __str__(self) -> str:
-        return f"{self.kind} ({self.detail})" if self.detail else self.kind
-
-
-DEFAULT = Origin("default")
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What resolving an app needs beyond the app itself."""
-
-    label: str
-    """The file as the user named it (or "<command line>"), for messages."""
-    base_dir: str
-    """Folder a relative `cwd` is resolved against, and the default cwd."""
-    base_env: Mapping[str, str]
-    env_profile: str | None = None
-    source: str | None = None
-    deploy_env: Mapping[str, str | None] = field(default_factory=dict)
-    """`deploy.<profile>.env`, layered under the app's own env (as PM2 does)."""
-    locate: Locate = _nowhere
-    """Line and column of a key of this app (None: of the app itself), when known."""
-    overrides: Mapping[str, Any] = field(default_factory=dict)
-    """Attributes given on the command line, over the file's (`start FILE --no-autostart`)."""
-    origin: str = "file"
-    """Where the app's own keys come from: "file", or "cli" for `corral start SCRIPT`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """An app as resolved, with where each of its settings came from."""
-
-    spec: AppSpec
-    origins: dict[str, Origin]
-    """AppSpec field -> its origin; a field not here has AppSpec's default."""
-    env_origins: dict[str, str]
-    """Variable -> the layer that set it: inherited, deploy.P.env, env, env_P, port, corral."""
-    warnings: tuple[Problem, ...] = ()
-    """What was accepted but may not be what was meant."""
-
-
-class Draft:
-    """An app being resolved: the values settled so far and their origins."""
-
-    def __init__(self, keys: AppKeys, ctx: Context, report: Report) -> None:
-        self.keys = keys
-        self.ctx = ctx
-        self.report = report
-        self.values: dict[str, Any] = {}
-        self.origins: dict[str, Origin] = {}
-        self.warnings: list[tuple[str | None, str]] = []
-
-    def written(self, canonical: str) -> str:
-        """The key as the file spells it (`cmd` for script), for messages."""
-        entry = self.keys.attrs.get(canonical)
-        return entry.key if entry else canonical
-
-    def derive(self, canonical: str, value: Any, why: str) -> None:
-        self.values[canonical] = value
-        self.origins[canonical] = Origin("derived", why)
-
-    def warn(self, key: str | None, message: str) -> None:
-        self.warnings.append((key, message))
 
 
 def label_for(raw: Mapping[str, Any], index: int) -> str:

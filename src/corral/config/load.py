@@ -7,7 +7,7 @@ wherever it is started. Every problem in the file is reported in one ConfigError
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,6 +179,9 @@ def _locator(positions: Positions, root: KeyPath) -> Locate:
     return locate
 
 
+Report = Callable[[str | None, str], None]
+
+
 def _split_top_level(
     data: Any, label: str, positions: Positions, problems: list[Problem]
 ) -> tuple[list[tuple[Any, KeyPath]], dict[str, Any]]:
@@ -194,35 +197,20 @@ def _split_top_level(
         problem(None, "the file is empty; expected an 'apps' list")
         return [], {}
     if not isinstance(data, Mapping):
-        problem(
-            None, f"expected a table/object or a list at top level, not {coerce.describe(data)}"
-        )
+        found = coerce.describe(data)
+        problem(None, f"expected a table/object or a list at top level, not {found}")
         return [], {}
-    deploy: dict[str, Any] = {}
-    if "deploy" in data:
-        if isinstance(data["deploy"], Mapping):
-            deploy = dict(data["deploy"])
-        else:
-            problem("deploy", f"must be a table/object, not {coerce.describe(data['deploy'])}")
+    deploy = _deploy_section(data, problem)
     key = "apps" if "apps" in data else "pm2" if "pm2" in data else None
     if key is None:
-        if any(k in data for k in (*_SCRIPT_KEYS, "name")):
+        if any(k in data for k in (*_SCRIPT_KEYS, "name")):  # the file is one app
             return [({k: v for k, v in data.items() if k != "deploy"}, ())], deploy
-        if set(data) != {"deploy"}:
-            for other in data:
-                if other != "deploy":
-                    problem(
-                        str(other), f"unknown top-level key{suggest(str(other), list(_TOP_LEVEL))}"
-                    )
+        _unknown_top_level(data, problem)
         problem(None, "no apps: expected an 'apps' list (or one app with a 'script')")
         return [], deploy
     if "apps" in data and "pm2" in data:
         problem("pm2", "give apps under 'apps' or 'pm2', not both")
-    for other in data:
-        if other not in _TOP_LEVEL:
-            hint = suggest(str(other), list(_TOP_LEVEL))
-            reason = "not supported" if other == "static" else f"unknown top-level key{hint}"
-            problem(str(other), reason)
+    _unknown_top_level(data, problem)
     apps = data[key]
     if isinstance(apps, list):
         return [(raw, (key, index)) for index, raw in enumerate(apps)], deploy
@@ -230,6 +218,24 @@ def _split_top_level(
         return [(apps, (key,))], deploy
     problem(key, f"must be a list of apps or one app, not {coerce.describe(apps)}")
     return [], deploy
+
+
+def _deploy_section(data: Mapping[str, Any], problem: Report) -> dict[str, Any]:
+    section = data.get("deploy")
+    if section is None and "deploy" not in data:
+        return {}
+    if isinstance(section, Mapping):
+        return dict(section)
+    problem("deploy", f"must be a table/object, not {coerce.describe(section)}")
+    return {}
+
+
+def _unknown_top_level(data: Mapping[str, Any], problem: Report) -> None:
+    for other in data:
+        if other not in _TOP_LEVEL:
+            hint = suggest(str(other), list(_TOP_LEVEL))
+            reason = "not supported" if other == "static" else f"unknown top-level key{hint}"
+            problem(str(other), reason)
 
 
 def _deploy_env(

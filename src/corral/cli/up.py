@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    for warning in eco.warnings:
+        print(f"corral: warning: {warning}", file=sys.stderr)
     if not eco.apps:
         raise UsageError(f"{path}: no apps to run")
     if not args.no_ui:

@@ -76,7 +76,9 @@ def in_dump(corral: Corral) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(400)
+# 50 daemon start-ups and recoveries: about 1 s each on an idle 2-core machine, 3-4 s
+# when five other test runs share it (load 15-40); the bound is for the latter.
+@pytest.mark.timeout(600)
 def test_a_kill_9_at_any_instant_after_each_of_50_changes_keeps_the_acknowledged_list(
     corral: Corral, monkeypatch: pytest.MonkeyPatch
 ) -> None:

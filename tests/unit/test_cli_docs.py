@@ -56,3 +56,13 @@ def test_the_check_sees_a_missing_flag() -> None:
 def test_hot_verbs_are_registered_by_their_module() -> None:
     for verb, module in HOT_VERBS.items():
         assert verb in verbs_of(build_parser(module)), (verb, module)
+
+
+def test_no_verb_help_is_a_code_comment() -> None:
+    """`corral VERB --help` is for users: no module docstring ("Provides …") as its text."""
+    leaks = [
+        verb
+        for verb, sub in verbs_of(build_parser()).items()
+        if "Provides" in (sub.description or "") or "from __future__" in (sub.description or "")
+    ]
+    assert not leaks

@@ -17,7 +17,7 @@ Print a completion script for your shell; install it with one of:
   bash: corral completion bash > ~/.local/share/bash-completion/completions/corral
   zsh:  corral completion zsh > "${fpath[1]}/_corral"   (then restart zsh)
   fish: corral completion fish > ~/.config/fish/completions/corral.fish
-`corral completion names` prints the running apps' names (the scripts call it).
+"corral completion names" prints the running apps' names (the scripts call it).
 """
 TARGET_DESTS = ("targets", "target", "name")
 """A verb with a positional of one of these names takes app names."""

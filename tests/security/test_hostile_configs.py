@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from corral.config import limits
+from tests.helpers import SLEEPER, Corral
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -232,3 +233,12 @@ def test_a_huge_file_on_stdin_is_refused_unread(folder: Path) -> None:
     )
     assert run.returncode == 2 and "larger than" in run.stderr, run.stderr
     assert_no_daemon(folder / "home")
+
+
+def test_scale_past_the_instance_limit_is_refused(corral: Corral) -> None:
+    corral.ok("start", SLEEPER, "--name", "web")
+    code, _out, err = corral("scale", "web", str(limits.MAX_INSTANCES + 1))
+    assert code == 2 and f"at most {limits.MAX_INSTANCES}" in err
+    code, _out, err = corral("scale", "web", "+999999")
+    assert code == 2
+    assert len(corral.rows()) == 1

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import corral
+from corral.config import limits
 from corral.daemon import protocol
 from corral.daemon.rows import row
 from corral.daemon.specs import spec_from_wire
@@ -334,6 +335,8 @@ class Methods:
         wanted = current + int(text) if text[0] in "+-" else int(text)
         if wanted < 0:  # never a silent `delete`: scaling to 0 is said explicitly
             raise _bad(f"cannot scale {name} to {wanted}: it has {current} instances")
+        if wanted > limits.MAX_INSTANCES:  # the bound a config file has (config/limits.py)
+            raise _bad(f"cannot scale {name} to {wanted}: at most {limits.MAX_INSTANCES}")
         infos = await self.sup.scale(name, wanted)
         return self.rows(self.sup.get(i.id) for i in infos)
 

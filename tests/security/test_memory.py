@@ -87,6 +87,12 @@ def test_a_raw_subscriber_that_never_reads_keeps_the_daemon_flat(
             assert time.monotonic() < deadline, "no lagged event"
     with corral.client() as client:
         assert client.call("ping")["pong"] is True
+    pid = corral.pid()
+    wait_until(
+        lambda: settled_rss(pid) - baseline < IDLE_MARGIN,
+        timeout=20,
+        what=f"RSS back within 10 MiB of {baseline >> 20} MiB once the subscriber left",
+    )
 
 
 def test_corral_logs_into_a_stalled_pipe_keeps_the_daemon_flat(

@@ -20,11 +20,13 @@ CHUNK = 64 * 1024
 class LineReader:
     """Newline-delimited lines from READER, none longer than the limit of the call."""
 
-    __slots__ = ("_buffer", "_reader", "_scanned")
+    __slots__ = ("_buffer", "_reader", "_scanned", "peak")
 
     def __init__(self, reader: asyncio.StreamReader) -> None:
         self._reader = reader
         self._buffer = bytearray()
+        self.peak = 0
+        """The most this connection ever had buffered (a big one is worth giving back)."""
         self._scanned = 0
         """How much of the buffer is known to hold no newline (a long line is scanned once)."""
 
@@ -42,6 +44,7 @@ class LineReader:
                 if not chunk:
                     return None
                 self._buffer += chunk
+                self.peak = max(self.peak, len(self._buffer))
                 continue
             if end >= limit:
                 self._buffer = bytearray()

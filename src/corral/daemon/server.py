@@ -37,6 +37,9 @@ BATCH_WINDOW_S = 0.02
 LINGER_S = 2.0
 """After a fatal error, how long the rest of a client's input is read and dropped."""
 
+BIG_BUFFER = 1024 * 1024
+"""A connection that buffered more than this asks for memory to be given back as it ends."""
+
 WRITE_HIGH_WATER = 64 * 1024
 """Bytes a client may leave unread in our write buffer before we wait for it to read."""
 
@@ -107,12 +110,12 @@ class Server:
         writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self._clients.add(task)
         self._admission.arrive(uid, task)
-        served = False
+        served = streamed = False
         lines = LineReader(reader)
         try:
             served = await self._greet(uid, task, lines, writer)
             if served:
-                await self._converse(lines, reader, writer)
+                streamed = await self._converse(lines, reader, writer)
         except ProtocolError as exc:
             with contextlib.suppress(Exception):
                 writer.write(protocol.encode(protocol.error(exc.id, exc.code, exc.message)))
@@ -132,8 +135,8 @@ class Server:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
-            if not self._clients:
-                give_back_soon()
+            if lines.peak > BIG_BUFFER or streamed or not self._clients:
+                give_back_soon()  # after a flood, a subscriber, or the last client
 
     async def _greet(
         self, uid: int, task: asyncio.Task[Any], lines: LineReader, writer: asyncio.StreamWriter
@@ -150,11 +153,12 @@ class Server:
 
     async def _converse(
         self, lines: LineReader, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    ) -> bool:
+        """Answer requests until the client leaves; True if it ended as a subscriber."""
         while True:
             line = await lines.line(protocol.MAX_LINE)
             if line is None:
-                return
+                return False
             try:
                 request = protocol.parse_request(protocol.decode(line))
             except ProtocolError as exc:
@@ -165,7 +169,7 @@ class Server:
                 writer.write(protocol.encode(protocol.result(request.id, {"subscribed": True})))
                 lines.drop_buffer()
                 await self._stream(reader, writer, request.params)
-                return
+                return True
             reply = await self._dispatch(request)
             writer.write(protocol.encode(reply))
             await writer.drain()

@@ -216,23 +216,6 @@ async def test_unmodified_node_server_shares_its_port(sup: Sup, port: int, tmp_p
     assert len(load.pids) >= 2
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-async def test_node_port_not_declared_is_a_clear_error(sup: Sup, tmp_path: Path) -> None:
-    from corral.config import spec_from_mapping
-
-    s, rec = sup
-    raw = {
-        "name": "node",
-        "script": str(NODE_SERVER),
-        "instances": 2,
-        "autorestart": False,
-    }
-    spec = spec_from_mapping(raw, cwd=str(tmp_path))
-    await s.add([spec])
-    await rec.wait_for(lambda _: all(p.state is S.STOPPED for p in s.processes()), 20)
-    assert said(rec.events, r"declare it with listen", text=True)
-
-
 @pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
 async def test_shipped_examples_reload_under_load(
     sup: Sup, port: int, tmp_path: Path, server: str

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from corral.config import checks, coerce, program
+from corral.config import checks, coerce, program, runtime
 from corral.config.draft import DEFAULT, Context, Draft, Locate, Origin, Report, Resolved
 from corral.config.environment import layer_env, user_environ
 from corral.config.errors import ConfigError, Problem
@@ -107,7 +107,7 @@ def _resolve(
     found = _program(draft, cwd, env)
     if found is None:
         return None
-    if program.is_python(found.interpreter) and "PYTHONUNBUFFERED" not in env:
+    if runtime.is_python(found.interpreter) and "PYTHONUNBUFFERED" not in env:
         env["PYTHONUNBUFFERED"] = "1"  # print() reaches the log as it happens
         env_origins["PYTHONUNBUFFERED"] = "corral"
     name = _name(draft, found)
@@ -240,14 +240,19 @@ def _name(draft: Draft, found: Program) -> str:
 
 
 def _instances(draft: Draft, found: Program, env: Mapping[str, str]) -> None:
-    """exec_mode and shared sockets: PM2's Node rule, and `listen` implying cluster."""
+    """exec_mode and shared sockets: PM2's Node rule (for Python too), `listen` implying
+    cluster."""
     values = draft.values
-    if _node_cluster(found.interpreter, draft.keys, values):
-        # PM2 switches Node apps with `instances` to cluster mode; corral shares their port.
-        draft.derive("exec_mode", "cluster", "a Node app with instances (as PM2)")
-        port = values.get("port") or env.get("PORT")
-        if port and not values.get("listen"):
-            draft.derive("listen", (f":{port}",), "the Node app's PORT")
+    if _auto_cluster(found.interpreter, found.script, draft.keys, values):
+        # PM2 switches Node apps with `instances` to cluster mode; corral does it for Python
+        # too, and shares the port their own bind()/listen() asks for (engine/shim.py).
+        if runtime.is_node(found.interpreter):
+            draft.derive("exec_mode", "cluster", "a Node app with instances (as PM2)")
+            port = values.get("port") or env.get("PORT")
+            if port and not values.get("listen"):
+                draft.derive("listen", (f":{port}",), "the Node app's PORT")
+        else:
+            draft.derive("exec_mode", "cluster", "a Python app with instances (shares its port)")
     if values.get("listen"):
         if values.get("exec_mode") == "fork":
             draft.report(
@@ -258,10 +263,13 @@ def _instances(draft: Draft, found: Program, env: Mapping[str, str]) -> None:
             draft.derive("exec_mode", "cluster", "listen shares sockets among instances")
 
 
-def _node_cluster(interpreter: str | None, keys: AppKeys, values: Mapping[str, Any]) -> bool:
-    """PM2's rule: a node app with `instances` given, and exec_mode not forced to fork."""
-    given = "instances" in keys.attrs
-    return program.is_node(interpreter) and given and values.get("exec_mode") != "fork"
+def _auto_cluster(
+    interpreter: str | None, script: str | None, keys: AppKeys, values: Mapping[str, Any]
+) -> bool:
+    """PM2's rule: a node app with `instances` given, and exec_mode not forced to fork;
+    corral applies it to Python apps too (PM2 forks N copies that cannot share a port)."""
+    given = "instances" in keys.attrs and values.get("exec_mode") != "fork"
+    return given and (runtime.is_node(interpreter) or runtime.is_python(interpreter, script))
 
 
 def _logs(draft: Draft, cwd: str) -> None:

@@ -17,7 +17,8 @@ class ListenAddress:
     text: str
     """As the user wrote it, for messages and LISTEN_FDNAMES."""
     family: str
-    """"inet", "inet6" or "unix"."""
+    """"inet", "inet6" or "unix"; the engine also uses "any" (a port on every interface,
+    IPv6 dual-stack where the machine has it, as Node's listen(port) binds)."""
     host: str = ""
     port: int = 0
     path: str = ""

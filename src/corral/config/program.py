@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from corral.config import runtime
+
 Report = Callable[[str | None, str], None]
 
 EXTENSION_INTERPRETERS: dict[str, tuple[str, ...]] = {
@@ -110,6 +112,8 @@ def interpreter_by_extension(
     """PM2's choice by extension; a file with no known extension must be executable."""
     extension = os.path.splitext(script)[1].lower()
     programs = EXTENSION_INTERPRETERS.get(extension)
+    if programs is None and runtime.is_node_script(script):
+        programs = ("node",)  # a `#!/usr/bin/env node` launcher: run through node, as PM2
     if programs is None:
         if not os.access(script, os.X_OK):
             report(
@@ -125,11 +129,3 @@ def interpreter_by_extension(
     wanted = " or ".join(repr(p) for p in programs)
     report("interpreter", f"{wanted} is needed to run {extension} scripts and is not on PATH")
     return None
-
-
-def is_python(interpreter: str | None) -> bool:
-    return interpreter is not None and os.path.basename(interpreter).startswith("python")
-
-
-def is_node(interpreter: str | None) -> bool:
-    return interpreter is not None and os.path.basename(interpreter) in ("node", "nodejs")

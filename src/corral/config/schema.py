@@ -54,6 +54,7 @@ KINDS: dict[str, str] = {
     "log_rotate_interval": "cron",
     "listen": "listen",
     "reuse_port": "bool",
+    "shim": "bool",
     "wait_ready": "bool",
     "listen_timeout": "duration",
     "ready_timeout_fails": "bool",

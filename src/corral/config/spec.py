@@ -81,6 +81,9 @@ class AppSpec:
     """Addresses whose sockets the engine binds once and shares with every instance."""
     reuse_port: bool = False
     """The app binds PORT itself with SO_REUSEPORT: reload may overlap old and new."""
+    shim: bool = True
+    """In cluster mode, the app's own bind()/listen() of a TCP port gets the socket the
+    engine shares (Python: a sitecustomize hook; Node: a --require preload)."""
     wait_ready: bool = False
     """Online only after READY=1 on NOTIFY_SOCKET (systemd's notify protocol)."""
     listen_timeout: int = 3000

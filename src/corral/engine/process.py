@@ -16,7 +16,8 @@ import time
 from collections import deque
 
 from corral.config.spec import AppSpec
-from corral.engine import pidfile, policy, readiness, spawn, tree
+from corral.engine import pidfile, policy, readiness, shim, spawn, tree
+from corral.engine.broker import Channel
 from corral.engine.events import (
     Lifecycle,
     LogLines,
@@ -170,7 +171,8 @@ class ManagedProcess:
         is not ready in time (with ready_timeout_fails) is stopped and the old run keeps
         serving: returns False. Apps without shared sockets are restarted, as in PM2.
         """
-        if self.sockets is None and not self.spec.reuse_port:
+        shared = self.sockets is not None or shim.shares_sockets(self.spec)
+        if not shared and not self.spec.reuse_port:
             await self.restart(ending, detail)
             return True
         async with self._lock:
@@ -191,6 +193,8 @@ class ManagedProcess:
                 return False
             assert new.ready is not None
             ok = await asyncio.shield(new.ready)
+            if ok and new.channel is not None and shim.shares_sockets(self.spec):
+                await readiness.listening(self.spec, new.channel.listening, new.exited)
             if not ok and (self.spec.ready_timeout_fails or new.exited.done()):
                 self._run = old
                 await self._terminate(new, Ending.USER_STOP)
@@ -263,21 +267,32 @@ class ManagedProcess:
         notify = NotifySocket(token) if self.spec.wait_ready else None
         if notify is not None:
             env["NOTIFY_SOCKET"] = notify.env_value
+        channel = None
+        if shim.kind(self.spec) is not None:
+            channel = Channel(self.host.pool, self.spec.name, self._say)
         try:
-            popen = spawn.spawn(self.spec, env, self.sockets)
+            popen = spawn.spawn(self.spec, env, self.sockets, channel)
         except OSError:
             if notify is not None:
                 notify.close()
+            if channel is not None:
+                channel.close()
             raise
+        if channel is not None:
+            channel.started()
         self.env = env
-        return self._begin(popen, token, notify)
+        return self._begin(popen, token, notify, channel)
 
     def _begin(
-        self, popen: subprocess.Popen[bytes], token: str, notify: NotifySocket | None
+        self,
+        popen: subprocess.Popen[bytes],
+        token: str,
+        notify: NotifySocket | None,
+        channel: Channel | None,
     ) -> Run:
         loop = asyncio.get_running_loop()
         run = Run(popen, token, time.time(), time.monotonic(), loop.create_future())
-        run.notify, run.ready = notify, loop.create_future()
+        run.notify, run.channel, run.ready = notify, channel, loop.create_future()
         REAPER.watch(popen.pid, lambda status: resolve_exit(run.exited, status))
         self.host.managed.add(popen.pid)
         assert popen.stdout is not None
@@ -300,7 +315,8 @@ class ManagedProcess:
     async def _await_ready(self, run: Run) -> None:
         """Resolve RUN's readiness; a fresh start turns `online` then (PM2's wait_ready)."""
         assert run.ready is not None
-        ok = await readiness.wait(self.spec, run.notify, run.exited)
+        told = [s.ready for s in (run.notify, run.channel) if s is not None]
+        ok = await readiness.wait(self.spec, told, run.exited)
         if run.notify is not None:
             run.notify.close()
         if not run.ready.done():
@@ -406,6 +422,8 @@ class ManagedProcess:
             pidfile.remove(path, run.pid)
         if run.notify is not None:
             run.notify.close()
+        if run.channel is not None:
+            run.channel.close()
         if self._run is run:
             self._run = None
         return uptime_ms

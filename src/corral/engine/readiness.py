@@ -1,4 +1,5 @@
-"""Provides when a run counts as ready: at once, on READY=1, or when its health check passes.
+"""Provides when a run counts as ready: at once, on READY=1 (or Node's process.send('ready')),
+or when its health check passes.
 
 Kept apart from process.py so the rule is one small function: the first of the signals
 the app is configured for, bounded by listen_timeout, and never after the run exited.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 
 from corral.config.spec import AppSpec
-from corral.engine.notify import NotifySocket, poll_health
+from corral.engine.notify import poll_health
 
 
 def needed(spec: AppSpec) -> bool:
@@ -18,14 +20,15 @@ def needed(spec: AppSpec) -> bool:
     return spec.wait_ready or bool(spec.health_check)
 
 
-async def wait(spec: AppSpec, notify: NotifySocket | None, exited: asyncio.Future[int]) -> bool:
-    """True once the run is ready; False if it exited first or listen_timeout passed."""
+async def wait(
+    spec: AppSpec, told: Sequence[asyncio.Future[bool]], exited: asyncio.Future[int]
+) -> bool:
+    """True once the run is ready (TOLD: futures the child's own messages resolve); False
+    if it exited first or listen_timeout passed."""
     if not needed(spec):
         return True
-    signals: list[asyncio.Future[bool]] = []
+    signals: list[asyncio.Future[bool]] = list(told)
     ended: asyncio.Future[bool] = asyncio.ensure_future(_exit_means_not_ready(exited))
-    if notify is not None:
-        signals.append(notify.ready)
     health = asyncio.ensure_future(poll_health(spec.health_check)) if spec.health_check else None
     if health is not None:
         signals.append(health)
@@ -47,3 +50,16 @@ async def wait(spec: AppSpec, notify: NotifySocket | None, exited: asyncio.Futur
 async def _exit_means_not_ready(exited: asyncio.Future[int]) -> bool:
     await asyncio.shield(exited)
     return False
+
+
+async def listening(
+    spec: AppSpec, listened: asyncio.Future[bool], exited: asyncio.Future[int]
+) -> None:
+    """Wait until the run got its shared socket, it exited, or listen_timeout passed (a
+    replacement that never listens is not waited for longer than that)."""
+    waits: list[asyncio.Future[object]] = [asyncio.shield(listened), asyncio.shield(exited)]
+    await asyncio.wait(
+        waits,
+        timeout=spec.listen_timeout / 1000,
+        return_when=asyncio.FIRST_COMPLETED,
+    )

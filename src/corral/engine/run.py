@@ -13,9 +13,11 @@ from typing import Protocol
 
 from corral.config.spec import AppSpec
 from corral.engine import policy
+from corral.engine.broker import Channel
 from corral.engine.events import Event
 from corral.engine.notify import NotifySocket
 from corral.engine.policy import Ending
+from corral.engine.sockets import SocketPool
 from corral.engine.tree import Lineage
 
 
@@ -26,6 +28,8 @@ class Host(Protocol):
     managed: set[int]
     lineage: Lineage
     """Where the sampler saw each descendant last: a stop finds escapees through it."""
+    pool: SocketPool
+    """Listening sockets shared with apps that ask for them (see broker.py)."""
     closing: bool
     """True once the host is shutting down: no process is restarted any more."""
 
@@ -48,6 +52,8 @@ class Run:
     """Resolves True once the run is ready (at once without wait_ready/health_check),
     False when it exited first or listen_timeout passed."""
     notify: NotifySocket | None = None
+    channel: Channel | None = None
+    """The broker channel (shared sockets on demand, Node's process.send)."""
 
     @property
     def pid(self) -> int:

@@ -21,12 +21,13 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from corral.config.spec import AppSpec
+from corral.engine import shim
+from corral.engine.broker import Channel
 from corral.engine.lines import LineSplitter
-from corral.engine.sockets import SharedSockets
+from corral.engine.sockets import FIRST_FD, SharedSockets
 from corral.engine.tree import TOKEN_VAR
 
 IDLE_FLUSH_S = 0.1
@@ -54,20 +55,11 @@ class Identity:
     home: str
 
 
-NODE_SHIM = str(Path(__file__).with_name("shims") / "node_listen.cjs")
-"""Preloaded into Node apps in cluster mode: their own listen(port) uses the shared socket."""
-
-
-def is_node(spec: AppSpec) -> bool:
-    """True when SPEC runs under node (PM2's automatic cluster mode applies to it)."""
-    return spec.interpreter is not None and Path(spec.interpreter).name in ("node", "nodejs")
-
-
 def argv_for(spec: AppSpec) -> list[str]:
     """The command line: interpreter and its args, the script, then the script's args."""
     if spec.interpreter is None:
         return [spec.script, *spec.args]
-    preload = ["--require", NODE_SHIM] if spec.exec_mode == "cluster" and is_node(spec) else []
+    preload = shim.node_preload(spec)
     return [spec.interpreter, *preload, *spec.interpreter_args, spec.script, *spec.args]
 
 
@@ -117,18 +109,29 @@ def _default_signals() -> None:
 
 
 def spawn(
-    spec: AppSpec, env: dict[str, str], sockets: SharedSockets | None = None
+    spec: AppSpec,
+    env: dict[str, str],
+    sockets: SharedSockets | None = None,
+    channel: Channel | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start the child in a new session with piped output. Raises OSError when exec fails.
 
-    With SOCKETS the child inherits them as fds 3, 4, … (systemd socket activation).
+    With SOCKETS the child inherits them as fds 3, 4, … (systemd socket activation);
+    with CHANNEL it inherits the broker's end too, named as its shim expects.
     """
     argv = argv_for(spec)
     pass_fds: tuple[int, ...] = ()
+    extra = (channel.child.fileno(),) if channel is not None else ()
+    channel_fd = extra[0] if extra else -1
     if sockets is not None and sockets.sockets:
-        argv = sockets.wrap(argv)
+        argv = sockets.wrap(argv, extra)
         pass_fds = sockets.fds()
         env = {**env, **sockets.env()}
+        channel_fd = FIRST_FD + len(sockets.sockets)
+    which = shim.kind(spec)
+    if channel is not None and which is not None:
+        pass_fds += extra
+        env = {**env, **shim.env(spec, which, channel_fd, env)}
     popen = subprocess.Popen(
         argv,
         cwd=spec.cwd,

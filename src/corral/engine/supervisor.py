@@ -27,7 +27,7 @@ from corral.engine.metrics import Sampler, Target
 from corral.engine.process import ManagedProcess
 from corral.engine.reaper import REAPER
 from corral.engine.run import signal_number
-from corral.engine.sockets import BindError, SharedSockets
+from corral.engine.sockets import BindError, SharedSockets, SocketPool
 from corral.engine.states import ProcessState
 from corral.engine.tree import Lineage
 from corral.engine.triggers import Triggers
@@ -66,8 +66,10 @@ class Supervisor:
         """Writes every line to its files; the first sink, so files never lag a viewer."""
         self._hub.add_sink(self.logs)
         self._table_lock = asyncio.Lock()
+        self.pool = SocketPool()
+        """Every listening socket held for apps (declared or asked for on demand)."""
         self._sockets: dict[str, SharedSockets] = {}
-        """Each cluster app's listening sockets, by app name: they outlive every instance."""
+        """Each cluster app's declared sockets, by app name: they outlive every instance."""
         self._open = False
         self.closing = False
         """Set by `close` and `kill_now`: from then on nothing is restarted."""
@@ -107,9 +109,8 @@ class Supervisor:
         self.closing = True
         await self._triggers.close()
         await self._each(list(self._procs.values()), ManagedProcess.stop)
-        for sockets in self._sockets.values():
-            sockets.close()
         self._sockets.clear()
+        self.pool.close()
         if self._sampling is not None:
             self._sampling.cancel()
             self._sampling = None
@@ -240,7 +241,7 @@ class Supervisor:
         fresh: dict[str, SharedSockets] = {}
         for spec in specs:
             if spec.listen and spec.name not in self._sockets and spec.name not in fresh:
-                sockets = SharedSockets(spec.listen)
+                sockets = SharedSockets(spec.listen, self.pool, spec.name)
                 try:
                     sockets.bind()
                 except BindError as exc:
@@ -266,8 +267,9 @@ class Supervisor:
                 if self._procs.pop(proc.id, None) is not None:
                     self.publish(Removed(proc.id, proc.spec.name, time.time()))
             left = {p.spec.name for p in self._procs.values()}
-            for name in [n for n in self._sockets if n not in left]:
-                self._sockets.pop(name).close()
+            for name in {p.spec.name for p in procs} - left:
+                self._sockets.pop(name, None)
+                self.pool.release(name)
             if not self._procs:
                 self._next_id = 0
 

@@ -12,7 +12,8 @@ import pytest
 
 from corral.config import spec_from_mapping
 from corral.engine import ProcessState
-from tests.integration.test_cluster import Load, Sup, free_port, get, said
+from tests.helpers import free_port
+from tests.integration.test_cluster import Load, Sup, get, said
 from tests.integration.test_pyshim import answers
 
 pytestmark = [

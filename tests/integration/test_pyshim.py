@@ -11,7 +11,8 @@ import pytest
 
 from corral.config import spec_from_mapping
 from corral.engine import ProcessState
-from tests.integration.test_cluster import Load, Sup, free_port, get, said
+from tests.helpers import free_port
+from tests.integration.test_cluster import Load, Sup, get, said
 
 pytestmark = pytest.mark.timeout(90)
 SERVERS = Path(__file__).parents[1] / "apps" / "servers"

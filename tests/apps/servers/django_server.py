@@ -3,9 +3,9 @@
 import os
 import sys
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.conf import settings  # type: ignore[import-untyped]
+from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
+from django.urls import path  # type: ignore[import-untyped]
 
 
 def pid(request: HttpRequest) -> HttpResponse:
@@ -23,7 +23,7 @@ settings.configure(
 urlpatterns = [path("", pid)]
 
 if __name__ == "__main__":
-    from django.core.management import execute_from_command_line
+    from django.core.management import execute_from_command_line  # type: ignore[import-untyped]
 
     print("serving", flush=True)
     execute_from_command_line(sys.argv)

@@ -130,7 +130,9 @@ async def test_wait_ready_and_listen_timeout(sup: Sup, port: int) -> None:
 
 async def test_replacement_that_never_gets_ready_keeps_the_old_one(sup: Sup, port: int) -> None:
     s, rec = sup
-    spec = cluster(port, "--notify", wait_ready=True, listen_timeout=400, ready_timeout_fails=True)
+    # 1500 ms: generous for a loaded machine (a fresh Python that loads the cluster shim);
+    # the point is that a replacement that never gets ready is not waited for forever.
+    spec = cluster(port, "--notify", wait_ready=True, listen_timeout=1500, ready_timeout_fails=True)
     await s.add([spec])
     await rec.wait_for(lambda _: s.get(0).state is S.ONLINE)
     old = s.get(0).pid
@@ -139,7 +141,7 @@ async def test_replacement_that_never_gets_ready_keeps_the_old_one(sup: Sup, por
         "--notify",
         "--never-ready",
         wait_ready=True,
-        listen_timeout=400,
+        listen_timeout=1500,
         ready_timeout_fails=True,
     )
     s.get(0).replace_spec(broken)

@@ -15,16 +15,12 @@ Standard library only, and old syntax: the app's Python runs this.
 
 from __future__ import annotations
 
-import array
-import errno
-import json
 import os
-import select
-import signal
 import socket
 import sys
-import threading
 import weakref
+
+# Everything else is imported when first needed: this runs before every start of the app.
 
 REPLY_TIMEOUT_S = 30.0
 """How long a bind() waits for corral's answer (it binds at once; this is a guard)."""
@@ -60,11 +56,17 @@ def install():
 
 def chain(name, here):
     """Run the module NAME found on sys.path after HERE's folder, as NAME."""
+    folder = os.path.dirname(os.path.abspath(here))
+    path = [p for p in sys.path if os.path.abspath(p or os.curdir) != folder]
+    if not any(
+        os.path.exists(os.path.join(p or os.curdir, name + ".py"))
+        or os.path.isdir(os.path.join(p or os.curdir, name))
+        for p in path
+    ):
+        return  # the common case, without importlib's machinery
     import importlib.machinery
     import importlib.util
 
-    folder = os.path.dirname(os.path.abspath(here))
-    path = [p for p in sys.path if os.path.abspath(p or os.curdir) != folder]
     spec = importlib.machinery.PathFinder.find_spec(name, path)
     if spec is None or spec.loader is None:
         return
@@ -103,11 +105,17 @@ def _accept(self):
         except BlockingIOError:
             if self not in _shared or self.gettimeout() is not None:
                 raise
+            import select
+
             select.select([self], [], [])
 
 
 def _ask(sock, address):
     """The listening fd corral shares for ADDRESS, or None when it is not corral's to give."""
+    import array
+    import errno
+    import json
+
     if _channel is None or sock.type != socket.SOCK_STREAM:
         return None
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock in _shared:
@@ -176,6 +184,9 @@ def _option(sock, level, name):
 def _handle_stop_signals():
     """Put the draining stop in front of whatever SIGINT/SIGTERM do now (the default, or
     the app's own handler, which then runs after the drain)."""
+    import signal
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -187,6 +198,9 @@ def _handle_stop_signals():
 
 
 def _on_stop(signum, frame):
+    import signal
+    import threading
+
     # Stop taking connections: this process's shared fds now name a socket nobody
     # connects to (closing or shutting down the shared one would hurt the others).
     for sock in list(_shared):

@@ -43,6 +43,7 @@ VALUE_FLAGS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("-p", "--pid"), "pid_file", "write the pid here (FILE.pid: FILE-<id>.pid), removed at exit"),
     (("-e", "--error"), "error_file", "stderr log file"),
     (("--args",), "args", "arguments for the script, as one string"),
+    (("--listen",), "listen", "share this address among the instances (:8000, unix:/path)"),
 )
 """Flags taking a value: (spellings, PM2 attribute, help). The config layer coerces units."""
 
@@ -76,6 +77,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run in fork mode (a Node script gets no cluster shim)",
     )
     parser.add_argument("--time", action="store_true", help="prefix log lines with the time")
+    parser.add_argument(
+        "--no-shim", action="store_true", help="cluster mode: let the app bind its port itself"
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="print at once (PM2), not once the processes settle"
+    )
     parser.add_argument("--env", dest="env_profile", help="ecosystem: layer env_<ENV> over env")
     parser.add_argument("--only", help="ecosystem: comma-separated app names")
     session.add_json_flag(parser)
@@ -106,6 +113,8 @@ def app_mapping(script: str, args: argparse.Namespace) -> dict[str, Any]:
         raw["merge_logs"] = True
     if args.time:
         raw["time"] = True
+    if getattr(args, "no_shim", False):
+        raw["shim"] = False
     if args.execute_command:
         raw["exec_mode"] = "fork"
     if args.passthrough:
@@ -171,7 +180,14 @@ def run(args: argparse.Namespace) -> int:
         if specs:
             # -f: another copy beside the app of that name, as PM2 (else it is replaced).
             rows += _add(client, [spec.to_dict() for spec in specs], replace=not args.force)
-        result = session.Result("start", rows, [session.done("start", rows)])
+        failures: list[str] = []
+        if rows and not args.no_wait:
+            from corral.cli.settle import settle
+
+            rows, failures = settle(lambda: client.call("list"), rows)
+        result = session.Result(
+            "start", rows, [session.done("start", rows), *failures], exit_code=1 if failures else 0
+        )
         return session.render(result, args, client)
 
 

@@ -53,7 +53,9 @@ def _verdict(row: Row, restarts_before: int) -> str | None:
     spec = row.get("spec") or {}
     if status == "errored":
         return f"errored: {_how(row)}"
-    if row.get("restarts", 0) > restarts_before:
+    reasons = row.get("reasons") or []
+    crashed = bool(reasons) and reasons[-1].get("reason") == "crash"  # not watch, cron, memory
+    if row.get("restarts", 0) > restarts_before and crashed:
         return f"crashed and is restarting: {_how(row)}"
     if status == "stopped":
         # Registered without starting (--no-autostart), or a one-shot that finished well.

@@ -42,8 +42,10 @@ def install():
     if not fd or _channel is not None:
         return
     try:
-        _channel = socket.socket(fileno=int(fd))
+        _channel = int(fd)
+        os.fstat(_channel)
     except (OSError, ValueError):
+        _channel = None
         return  # a process that did not inherit it (closed before exec): bind for real
     try:
         _drain_s = int(os.environ.get("CORRAL_DRAIN_MS", "500")) / 1000
@@ -132,11 +134,16 @@ def _ask(sock, address):
     try:
         line = (json.dumps(request) + "\n").encode()
         fds = array.array("i", [theirs.fileno()])
+        # A socket object for the inherited fd only while sending (detached after, so
+        # nothing closes it and -X dev sees no unclosed socket at exit).
+        channel = socket.socket(fileno=_channel)
         try:
-            _channel.sendmsg([line], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+            channel.sendmsg([line], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
         except OSError as exc:
             sys.stderr.write("corral shim: no channel to corral (%s); binding alone\n" % exc)
             return None
+        finally:
+            channel.detach()
         theirs.close()
         mine.settimeout(REPLY_TIMEOUT_S)
         data, ancdata, _flags, _addr = mine.recvmsg(65536, socket.CMSG_SPACE(fds.itemsize))

@@ -83,6 +83,10 @@ def test_start_dash_reads_an_ecosystem_from_stdin(
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(config)))
     corral.ok("delete", "-")
     assert rows(corral) == []
+    toml = f'[[apps]]\nname = "toml"\nscript = "sleeper.py"\ninterpreter = "{PYTHON}"\n'
+    monkeypatch.setattr(sys, "stdin", io.StringIO(toml))  # corral's own format works too
+    corral.ok("start", "-")
+    assert [(r["name"], r["status"]) for r in rows(corral)] == [("toml", "online")]
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"apps": [{"name": "x", "script": 3}]}'))
     code, _out, err = corral("start", "-")
     assert code == 2 and "<stdin>" in err and "script" in err

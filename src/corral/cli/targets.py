@@ -82,8 +82,10 @@ def _load_stdin(
 
     if not text.strip():
         raise UsageError("`-` reads an ecosystem from stdin, and stdin was empty")
-    # The loader picks its parser by file name: JSON when it looks like JSON, else TOML.
-    suffix = ".json" if text.lstrip()[:1] in ("{", "[") else ".toml"
+    # The loader picks its parser by file name: JSON when it looks like JSON (an object,
+    # or an array of objects), else TOML (whose `[[apps]]` also starts with a bracket).
+    head = "".join(text.split())[:2]
+    suffix = ".json" if head[:1] == "{" or head in ("[{", "[]") else ".toml"
     with tempfile.TemporaryDirectory(prefix="corral-stdin-") as folder:
         path = os.path.join(folder, "stdin" + suffix)
         with open(path, "w", encoding="utf-8") as handle:

@@ -24,12 +24,19 @@ _NODE_HEAP_MB = 512  # a JS file that builds a huge object fails in node, not in
 
 # Prints the value as JSON after the mark, unless it is past limits.MAX_FILE_BYTES.
 _EMIT = f"""
+// A file that calls process.exit() while it is read would end node silently (PM2 itself
+// would exit): make it an error whose stack names the line that called it.
+const exit = process.exit.bind(process);
+process.exit = (code) => {{
+  throw new Error("the file calls process.exit(" + (code === undefined ? "" : code) +
+    ") while it is read; a config file should only export its config");
+}};
 function emit(v) {{
   const s = JSON.stringify(v === undefined ? null : v);
   if (s.length > {limits.MAX_FILE_BYTES}) {{
     const mib = {limits.MAX_FILE_BYTES // 2**20};
     process.stderr.write("Error: the config is larger than " + mib + " MiB as JSON");
-    process.exit(1);
+    exit(1);
   }}
   process.stdout.write("\\n{_MARK}" + s);
 }}
@@ -41,7 +48,7 @@ const {{ pathToFileURL }} = require("url");
 import(pathToFileURL(process.argv[1]).href).then((m) => {{
   const v = m && "default" in m ? m.default : m;
   emit(v);
-}}).catch((e) => {{ process.stderr.write(String((e && e.stack) || e)); process.exit(1); }});
+}}).catch((e) => {{ process.stderr.write(String((e && e.stack) || e)); exit(1); }});
 """
 
 # What PM2 does with a .json file: evaluate it as one JS expression, in an empty context.
@@ -53,7 +60,7 @@ try {{
   const v = vm.runInNewContext("(" + fs.readFileSync(p, "utf8") + "\\n)", {{}},
                                {{ filename: p, timeout: 5000 }});
   emit(v);
-}} catch (e) {{ process.stderr.write(String((e && e.stack) || e)); process.exit(1); }}
+}} catch (e) {{ process.stderr.write(String((e && e.stack) || e)); exit(1); }}
 """
 
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -61,6 +68,10 @@ _TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
 _JSON5_WHERE = re.compile(r"^<string>:(\d+) (.*) at column (\d+)$", re.DOTALL)
 _NODE_WHERE = re.compile(r"^(?P<file>.*):(?P<line>\d+)\n(?P<code>.*)\n(?P<pad>[ \t]*)\^")
 _NODE_ERROR = re.compile(r"^\w*(Error|Exception)\b.*$", re.MULTILINE)
+_NODE_FRAME = re.compile(
+    r"(?:\(|\s)(?:file://)?(?P<file>/[^():\n]+):(?P<line>\d+):(?P<column>\d+)\)?$", re.MULTILINE
+)
+"""A stack frame (`at f (/path/eco.config.js:3:10)`, `at file:///path/x.mjs:3:9`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,15 +246,17 @@ def _run_node(program: str, path: Path, label: str, env: Mapping[str, str], *, w
         raise ConfigError([Problem(label, None, None, f"cannot run node: {exc}")]) from None
     if run.returncode != 0 or _MARK not in run.stdout:
         wrapped = program == _NODE_EXPRESSION
-        raise ConfigError([_node_problem(run.stderr, label, str(absolute), wrapped)])
+        problem = _node_problem(run.stderr, label, str(absolute), wrapped, run.returncode)
+        raise ConfigError([problem])
     return json.loads(run.stdout.rsplit(_MARK, 1)[1])
 
 
-def _node_problem(stderr: str, label: str, absolute: str, wrapped: bool) -> Problem:
-    """The error node printed, located when its report names our file."""
+def _node_problem(stderr: str, label: str, absolute: str, wrapped: bool, code: int = 1) -> Problem:
+    """The error node printed, located (file:line:col) when its report names our file."""
     found = _NODE_ERROR.search(stderr)
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    message = found.group(0) if found else (lines[-1] if lines else "failed without a message")
+    silent = f"exited with code {code} before printing the config, and said nothing"
+    message = found.group(0) if found else (lines[-1] if lines else silent)
     line = column = None
     where = _NODE_WHERE.match(stderr)
     if where and where.group("file") == absolute:
@@ -251,4 +264,9 @@ def _node_problem(stderr: str, label: str, absolute: str, wrapped: bool) -> Prob
         column = len(where.group("pad")) + 1
         if wrapped and line == 1:
             column -= 1  # the "(" we put in front of the expression
+    else:
+        # A runtime error: the first stack frame in our file says where it was thrown.
+        frame = next((f for f in _NODE_FRAME.finditer(stderr) if f.group("file") == absolute), None)
+        if frame is not None:
+            line, column = int(frame.group("line")), int(frame.group("column"))
     return Problem(label, None, None, f"node: {message}", line, column)

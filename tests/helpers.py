@@ -42,6 +42,10 @@ PYTHON = sys.executable
 SLEEPER = str(APPS / "sleeper.py")
 POLL_S = 0.02
 """How often a wait re-checks a condition that has no event to wake it."""
+DEADLINE_S = 30.0
+"""How long a wait gives its condition before the test fails. Generous on purpose: a wait
+ends the moment its condition holds, so the figure costs nothing when the test passes,
+and a 2-core machine running other suites can take many seconds to start a Python."""
 
 
 def app(script: str, name: str | None = None, **kw: Any) -> AppSpec:
@@ -76,7 +80,7 @@ class Recorder:
         self._changed.set()
 
     async def wait_for(
-        self, predicate: Callable[[list[Event]], bool], timeout: float = 10.0
+        self, predicate: Callable[[list[Event]], bool], timeout: float = DEADLINE_S
     ) -> list[Event]:
         """Return the events once PREDICATE holds; fail the test after TIMEOUT seconds."""
         deadline = time.monotonic() + timeout
@@ -92,7 +96,9 @@ class Recorder:
         return self.events
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+def wait_until(
+    predicate: Callable[[], object], timeout: float = DEADLINE_S, what: str = ""
+) -> None:
     """Poll PREDICATE until true; fail after TIMEOUT seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -262,7 +268,7 @@ class Up:
             into.append(line.rstrip("\n"))
 
     def wait_for(
-        self, pattern: str, count: int = 1, timeout: float = 15, stderr: bool = False
+        self, pattern: str, count: int = 1, timeout: float = DEADLINE_S, stderr: bool = False
     ) -> list[str]:
         deadline = time.monotonic() + timeout
         while True:
@@ -276,7 +282,7 @@ class Up:
                 pytest.fail(f"{pattern!r} x{count} not seen; output:\n{out}\nstderr:\n{err}")
             time.sleep(0.02)  # polling a pipe with a deadline
 
-    def finish(self, timeout: float = 15) -> tuple[int, str]:
+    def finish(self, timeout: float = DEADLINE_S) -> tuple[int, str]:
         self.proc.wait(timeout=timeout)
         for reader in self._readers:
             reader.join(timeout)

@@ -9,6 +9,7 @@ import psutil
 import pytest
 
 from corral.engine import LogLines, ProcessState, Supervisor
+from corral.engine.events import Event
 from tests.helpers import Recorder, app
 
 pytestmark = pytest.mark.timeout(60)
@@ -20,6 +21,11 @@ def gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def said(events: list[Event]) -> list[str]:
+    """Every line the apps printed, in order."""
+    return [t for e in events if isinstance(e, LogLines) for t in e.texts()]
 
 
 async def wait_pidfile(rec: Recorder, path: Path) -> list[int]:
@@ -38,7 +44,10 @@ async def test_stop_kills_signal_ignoring_tree_in_time(sup: Sup, tmp_path: Path)
     [info] = await s.stop("stubborn")
     took = time.monotonic() - t0
     assert info.status is ProcessState.STOPPED
-    assert 0.4 <= took < 0.4 + 0.3
+    # SIGKILL comes at kill_timeout (400 ms), never before. The promise of 300 ms more at
+    # most is measured on a quiet machine by benchmarks/scenarios/stop.py; here, on a
+    # loaded one, the bound only says that stop ends soon after the SIGKILL.
+    assert 0.4 <= took < 0.4 + 2.0
     assert gone(main) and gone(grandchild)
 
 
@@ -59,13 +68,18 @@ async def test_setsid_grandchild_dies_on_stop(sup: Sup, tmp_path: Path, orphan: 
 
 
 async def test_default_stop_is_sigint_and_quick(sup: Sup) -> None:
+    """PM2's default kill_signal is SIGINT; stop returns when the app exits, not at kill_timeout."""
     s, rec = sup
-    await s.add([app("sleeper.py")])
-    await rec.wait_for(lambda ev: any(isinstance(e, LogLines) for e in ev))
+    await s.add([app("sigreport.py", kill_timeout=30_000)])
+    await rec.wait_for(lambda ev: "ready" in said(ev))
     t0 = time.monotonic()
-    [info] = await s.stop("sleeper")
-    assert time.monotonic() - t0 < 1.0
-    assert info.exit_code == 0  # KeyboardInterrupt handled: SIGINT was sent, not SIGKILL
+    [info] = await s.stop("sigreport")
+    took = time.monotonic() - t0
+    assert info.exit_code == 0 and info.exit_signal is None  # exited on its own: no SIGKILL
+    assert "got SIGINT" in said(rec.events)  # the app's own word for what it received
+    # A stop that waited for kill_timeout would take 30 s; the app exits at once, so even
+    # a heavily loaded machine stays far below half of that.
+    assert took < 15
 
 
 async def test_crashed_app_leaves_no_descendants(sup: Sup, tmp_path: Path) -> None:

@@ -190,6 +190,7 @@ async def test_watch_on_missing_path_is_reported(sup: Sup, tmp_path: Path) -> No
 async def test_cron_every_2s_restarts_on_schedule(sup: Sup) -> None:
     s, rec = sup
     every = "*/2 * * * * *"  # PM2's 6 fields, seconds first
+    before = time.time()
     await s.add(
         [
             app("sleeper.py", "ticker", cron_restart=every),
@@ -197,16 +198,20 @@ async def test_cron_every_2s_restarts_on_schedule(sup: Sup) -> None:
             app("crasher.py", "batch", args=("0",), cron_restart=every, autorestart=False),
         ]
     )
+    after = time.time()
     nxt = s.get(0).info().next_cron
-    assert nxt is not None and 0 < nxt - time.time() <= 2.01 and round(nxt) % 2 == 0
-    await rec.wait_for(lambda _: len(reasons(s, 0, "cron")) >= 2, timeout=10)
+    assert nxt is not None and before < nxt <= after + 2 and nxt % 2 == 0
+    await rec.wait_for(lambda _: len(reasons(s, 0, "cron")) >= 2, timeout=30)
     times = [r.time for r in reasons(s, 0, "cron")]
-    assert all(abs(t - round(t)) < 0.5 and round(t) % 2 == 0 for t in times)
-    assert 1.5 < times[1] - times[0] < 2.5
+    # Each restart comes at or after its tick, however late a loaded machine runs it, so
+    # the tick it answers is the even second just before it. Two consecutive ticks: none
+    # was skipped and none fired early (an early one would count as the tick before).
+    ticks = [t - t % 2 for t in times]
+    assert ticks[0] >= nxt and ticks[1] - ticks[0] == 2, times
     assert reasons(s, 0, "cron")[0].detail == f"cron {every}"
     # A stopped app stays stopped; one that finished on its own runs again at each time.
     assert s.get(1).state is S.STOPPED and s.get(1).info().restarts == 0
     assert s.get(1).info().next_cron is None
-    await rec.wait_for(lambda _: len(reasons(s, 2, "cron")) >= 2, timeout=6)
+    await rec.wait_for(lambda _: len(reasons(s, 2, "cron")) >= 2, timeout=30)
     await s.delete("all")
     assert not s._triggers._crons

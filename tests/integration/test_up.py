@@ -96,8 +96,10 @@ def test_second_sigint_kills_at_once(
     assert up.proc.poll() is None  # still running: the app ignores SIGINT for 20 s
     t0 = time.monotonic()
     up.proc.send_signal(signal.SIGINT)
-    code, _ = up.finish(timeout=5)
-    assert time.monotonic() - t0 < 3
+    code, _ = up.finish()
+    # The app ignores SIGINT for kill_timeout (20 s): ending well before that is "at once",
+    # with room for a loaded machine.
+    assert time.monotonic() - t0 < 10
     assert code == 130
     assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 

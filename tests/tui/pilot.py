@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 
 from corral.tui.app import CorralApp
 from corral.tui.base import LiveApp
+from tests.helpers import DEADLINE_S
 from tests.tui.scripted import ScriptedAPI
 
 
@@ -28,7 +29,10 @@ async def settle(pilot: Pilot[int]) -> None:
 
 
 async def wait_until(
-    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0, what: str = ""
+    pilot: Pilot[int],
+    predicate: Callable[[], object],
+    timeout: float = DEADLINE_S,
+    what: str = "",
 ) -> None:
     """Let the app run until PREDICATE holds; fail after TIMEOUT seconds."""
     deadline = time.monotonic() + timeout

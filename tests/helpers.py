@@ -312,3 +312,17 @@ def settled_rss(pid: int, samples: int = 5) -> int:
         readings.append(rss(pid))
         time.sleep(0.05)  # spacing readings, not synchronising anything
     return min(readings)
+
+
+def crash(corral: Corral) -> None:
+    """kill -9 the daemon and wait until its pid file lock is free (it is truly gone)."""
+    pid = corral.pid()
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: gone(pid) and unlocked(corral.home.pid_file), what="the daemon's death")
+
+
+def recover(corral: Corral) -> str:
+    """Start a new daemon (it recovers before it answers); its stderr line."""
+    code, _out, err = corral("ping")
+    assert code == 0, err
+    return err

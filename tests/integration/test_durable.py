@@ -12,7 +12,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,21 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SLEEPER, Corral, gone, saved, statuses, unlocked, wait_until
-
-
-def crash(corral: Corral) -> None:
-    """kill -9 the daemon and wait until its pid file lock is free (it is truly gone)."""
-    pid = corral.pid()
-    os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: gone(pid) and unlocked(corral.home.pid_file), what="the daemon's death")
-
-
-def recover(corral: Corral) -> str:
-    """Start a new daemon (it recovers before it answers); its stderr line."""
-    code, _out, err = corral("ping")
-    assert code == 0, err
-    return err
+from tests.helpers import SLEEPER, Corral, crash, recover, saved, statuses, wait_until
 
 
 @pytest.mark.timeout(120)

@@ -22,8 +22,7 @@ import psutil
 import pytest
 
 from corral.engine import Supervisor
-from tests.helpers import APPS, Corral, Recorder, Up, app, eco, gone, wait_until
-from tests.integration.test_durable import crash, recover
+from tests.helpers import APPS, Corral, Recorder, Up, app, crash, eco, gone, recover, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 VANISHER = str(APPS / "vanisher.py")

@@ -117,6 +117,24 @@ def demo_events(samples: int = 40) -> list[Event]:
     return events
 
 
+def many(count: int = 50) -> list[Event]:
+    """COUNT one-instance apps with a few seconds of metrics and a log line each."""
+    events: list[Event] = []
+    for n in range(count):
+        app = spec(f"svc-{n:02d}", max_memory_restart=(100 * MiB if n % 5 == 0 else None))
+        state = ProcessState.ERRORED if n == 7 else ProcessState.ONLINE
+        events.append(StateChanged(info(n, app, state, restarts=n % 3), T0))
+    for t in range(10):
+        for n in range(count):
+            if n != 7:
+                memory = (20 + n + t) * MiB
+                events.append(
+                    MetricsSample(n, NOW - 10 + t, float(n % 9 * 10), memory, 0.0, memory)
+                )
+    events += [LogLines.of(n, f"svc-{n:02d}", "out", NOW, (b"ready",)) for n in range(count)]
+    return events
+
+
 class ScriptedAPI:
     """Replays EVENTS to each subscriber, then waits; records every command."""
 

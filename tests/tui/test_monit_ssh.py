@@ -276,7 +276,7 @@ def test_tail_shows_the_newest_line_after_20_s(corral: Corral, monit: Callable[.
     corral.ok("start", str(DEMO))
     session = monit("TZ=UTC")
     session.wait_for(lambda s: "worker[" in s, "the demo's worker in the log tail")
-    time.sleep(DEMO_S)  # the scenario itself: the demo runs this long, then we look
+    time.sleep(DEMO_S)  # sleep-ok: the scenario itself: the demo runs this long, then we look
     deadline = time.monotonic() + 15
     ages = []
     while time.monotonic() < deadline:

@@ -14,8 +14,7 @@ from corral.tui.app import CorralApp, make_app
 from corral.tui.base import Source
 from corral.tui.widgets.search_bar import SearchBar
 from tests.tui.pilot import settle
-from tests.tui.scripted import NOW, ScriptedAPI
-from tests.tui.test_compact import many
+from tests.tui.scripted import NOW, ScriptedAPI, many
 
 Snap = Callable[..., bool]
 

@@ -166,3 +166,14 @@ def test_python_locale_coercion_does_not_leak_into_apps(folder: Path, given: str
     assert seen["child"] == given
     if given is None:
         assert seen["ours"] == "C.UTF-8", "Python no longer coerces: this test proves nothing"
+
+
+def test_flags_get_the_same_warnings(folder: Path) -> None:
+    """`corral start app.py --time --log-date-format X`: the CLI prints this warning."""
+    from corral.config import Problem, spec_from_mapping
+
+    warnings: list[Problem] = []
+    raw = {"script": "app.py", "time": True, "log_date_format": "HH"}
+    spec = spec_from_mapping(raw, cwd=str(folder), base_env={}, warnings=warnings)
+    assert spec.log_date_format is None
+    assert [(w.file, w.key) for w in warnings] == [("<command line>", "log_date_format")]

@@ -124,12 +124,18 @@ def app_mapping(script: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def script_spec(script: str, args: argparse.Namespace) -> Any:
     """An AppSpec for SCRIPT and the flags; bad flags exit 2 with every problem listed."""
-    from corral.config import ConfigError, spec_from_mapping
+    import sys
 
+    from corral.config import ConfigError, Problem, spec_from_mapping
+
+    warnings: list[Problem] = []
     try:
-        return spec_from_mapping(app_mapping(script, args), cwd=os.getcwd())
+        spec = spec_from_mapping(app_mapping(script, args), cwd=os.getcwd(), warnings=warnings)
     except ConfigError as exc:
         raise UsageError(f"bad options:\n{exc}") from None
+    for warning in warnings:
+        print(f"corral: warning: {warning}", file=sys.stderr)
+    return spec
 
 
 def _fix_watch_swallowing_script(args: argparse.Namespace) -> None:

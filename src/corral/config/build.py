@@ -333,11 +333,13 @@ def spec_from_mapping(
     env_profile: str | None = None,
     source: str | None = None,
     file_label: str = "<command line>",
+    warnings: list[Problem] | None = None,
 ) -> AppSpec:
     """Validate and resolve one app given as a dict (the CLI builds one from its flags).
 
     `cwd` is where relative paths start (the shell's cwd for the CLI); `base_env` defaults
-    to the user's environment (`user_environ`). Raises ConfigError.
+    to the user's environment (`user_environ`); the app's warnings are added to WARNINGS
+    when given. Raises ConfigError.
     """
     ctx = Context(
         label=file_label,
@@ -354,4 +356,6 @@ def spec_from_mapping(
         problems.append(Problem(file_label, label, None, f"unknown env profile {env_profile!r}"))
     if problems or resolved is None:
         raise ConfigError(problems)
+    if warnings is not None:
+        warnings.extend(resolved.warnings)
     return resolved.spec

@@ -176,3 +176,24 @@ async def test_reuse_port_app_shares_too(sup: Sup, tmp_path: Path) -> None:
         await rec.wait_for(lambda _: load.ok > count + 20, 20)
     assert load.failed == 0, load.errors[:3]
     assert sys.platform != "linux" or s.pool.addresses("rp") == [f"127.0.0.1:{port}"]
+
+
+async def test_shipped_flask_example(sup: Sup, tmp_path: Path) -> None:
+    """config/cluster/flask.toml as shipped (on a free port): 4 pids answer one port."""
+    if importlib.util.find_spec("flask") is None:
+        pytest.skip("flask is not installed")
+    from corral.config import load_ecosystem
+
+    s, rec = sup
+    port = free_port()
+    source = Path(__file__).parents[2] / "config" / "cluster"
+    (tmp_path / "flask_app.py").write_text((source / "flask_app.py").read_text())
+    text = (source / "flask.toml").read_text().replace('"8000"', f'"{port}"')
+    (tmp_path / "flask.toml").write_text(text)
+    eco = load_ecosystem(tmp_path / "flask.toml", base_env=dict(os.environ))
+    assert [a.exec_mode for a in eco.apps] == ["cluster"]
+    await s.add(list(eco.apps))
+    await rec.wait_for(lambda _: answers(port), 30)
+    with Load(port, threads=2) as load:
+        await rec.wait_for(lambda _: len(load.pids) == 4, 30)
+    assert load.failed == 0, load.errors[:3]

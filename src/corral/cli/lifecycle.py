@@ -129,7 +129,8 @@ VERBS: dict[str, Verb] = {
 
 def _simple(client: Client, verb: str, args: argparse.Namespace) -> session.Result:
     rows = targets.call(client, verb, args.names)
-    _something_found(rows, args.names)
+    if verb != "reset":  # pm2 reset all with nothing there exits 0
+        _something_found(rows, args.names)
     return session.Result(verb, rows, [session.done(verb, rows)])
 
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,6 +145,14 @@ CASES: dict[str, Hostile] = {
     "too many instances of one": Hostile(
         "e.json", eco_json(app(instances=limits.MAX_INSTANCES + 1)), ("'web'", "'instances'")
     ),
+    "JS file printing too much": Hostile(
+        "ecosystem.config.js",
+        lambda: (
+            'module.exports = {apps: [{name: "web", script: "app.py", '
+            'env: {X: "x".repeat(5 * 1024 * 1024)}}]};\n'
+        ),
+        ("ecosystem.config.js", "larger than"),
+    ),
     "environment too large": Hostile("e.json", big_env, ("'web'", "'env'", "KiB")),
     "one variable too large": Hostile(
         "e.json", eco_json(app(env={"BIG": "x" * (200 * 1024)})), ("'web'", "'env'", "BIG")
@@ -186,6 +195,8 @@ def folder(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 def test_hostile_config_is_refused_at_load_and_starts_nothing(case: Hostile, folder: Path) -> None:
+    if case.file.endswith(".js") and shutil.which("node") is None:
+        pytest.skip("node is needed to read a JS ecosystem file")
     (folder / case.file).write_text(case.text())
     run = run_cli(folder, "start", case.file, *case.extra)
     assert run.returncode == 2, run.stderr[-2000:]

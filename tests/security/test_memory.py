@@ -59,6 +59,7 @@ def flood_and_watch(corral: Corral, go: Path, baseline: int) -> int:
 
 
 def raw_subscriber(corral: Corral) -> tuple[socket.socket, object]:
+    """A subscribed socket with a small receive buffer (so it stalls soon when not read)."""
     sock = socket.socket(socket.AF_UNIX)
     sock.settimeout(30)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -76,11 +77,25 @@ def test_a_raw_subscriber_that_never_reads_keeps_the_daemon_flat(
 ) -> None:
     go = start_blaster(corral, tmp_path)
     sock, reader = raw_subscriber(corral)
-    with sock:
+    # A second subscriber keeps reading: the stalled one must not hold it up. (It may lag
+    # too, reading slower than the flood, but it is served: it sees the stop that follows.)
+    other, other_reader = raw_subscriber(corral)
+    stopped = threading.Event()
+
+    def keep_reading() -> None:
+        for line in other_reader:  # type: ignore[attr-defined]
+            if b'"status":"stopped"' in line:
+                stopped.set()
+                return
+
+    threading.Thread(target=keep_reading, daemon=True).start()
+    with sock, other:
         baseline = settled_rss(corral.pid())
         peak = flood_and_watch(corral, go, baseline)
         print(f"raw subscriber: baseline {baseline >> 20} MiB, peak {peak >> 20} MiB")
         assert peak - baseline < GROWTH_MARGIN
+        corral.ok("stop", "blast")
+        assert stopped.wait(30), "the subscriber that kept reading did not see the stop"
         # Reading again, it is told how much it missed, then gets live events.
         deadline = time.monotonic() + 30
         while b'"kind":"lagged"' not in reader.readline():  # type: ignore[attr-defined]

@@ -57,12 +57,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """`HOST:PORT`, `[V6]:PORT` or `:PORT` (loopback) as (host, port)."""
-    host, colon, port = text.rpartition(":")
-    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN}")
-    host = host.strip("[]") or "127.0.0.1"
-    return host, int(port)
+    """`HOST:PORT`, `[V6]:PORT` or `:PORT` (loopback) as (host, port); exit 2 otherwise."""
+    from corral.config.listen import parse_local_server
+
+    try:
+        return parse_local_server(text)
+    except ValueError as exc:
+        raise UsageError(f"--listen {exc}") from None
 
 
 def _serve(registry: Any, listen: str) -> int:

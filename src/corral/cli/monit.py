@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 
@@ -48,6 +49,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--hosts", dest="hosts_file", metavar="FILE", help="watch every host listed in FILE"
     )
+    parser.add_argument(
+        "--read-only", action="store_true", help="a monitor whose keys change nothing"
+    )
+    web = parser.add_argument_group("in a browser (docs/web.md)")
+    web.add_argument("--web", action="store_true", help="serve the monitor over HTTP")
+    web.add_argument(
+        "--listen",
+        default="127.0.0.1:8420",
+        metavar="[HOST]:PORT",
+        help="address to serve on (default 127.0.0.1:8420; another address needs a token)",
+    )
+    web.add_argument(
+        "--token",
+        nargs="?",
+        const="",
+        metavar="TOKEN",
+        help="require a token on any address (a random one unless given)",
+    )
+    web.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, behind a reverse proxy (https://ops.example.com/monit)",
+    )
     parser.set_defaults(module=__name__)
 
 
@@ -64,11 +88,15 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             raise UsageError(problem)
     where = home()
-    if not args.no_ui and not (sys.stdout.isatty() and sys.stdin.isatty()):
-        raise UsageError("the terminal UI needs a terminal: use --no-ui for pipes")
     from corral.cli.fleet import hosts_of
 
     hosts = hosts_of(args)
+    if args.web:
+        return _web(args, hosts, where)
+    # Under textual-serve (a browser tab of `monit --web`) Textual's web driver draws.
+    web_tab = os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver")
+    if not args.no_ui and not web_tab and not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UsageError("the terminal UI needs a terminal: use --no-ui for pipes")
     if hosts:
         return _fleet(hosts, args)
     try:
@@ -87,7 +115,38 @@ def run(args: argparse.Namespace) -> int:
             return 0
     from corral.tui.run import run_monit  # Textual loads only here
 
-    return run_monit(where.root, theme=args.theme)
+    return run_monit(where.root, theme=args.theme, read_only=args.read_only)
+
+
+def _web(args: argparse.Namespace, hosts: list[str], where: Home) -> int:
+    """`monit --web`: one monitor process per browser tab, served by textual-serve."""
+    from corral.config.listen import parse_local_server
+
+    if args.no_ui:
+        raise UsageError("--web serves the terminal UI; it does not go with --no-ui")
+    try:
+        parse_local_server(args.listen)
+    except ValueError as exc:
+        raise UsageError(f"--listen {exc}") from None
+    if not hosts:
+        from corral.daemon.launch import LaunchError, connect_or_start
+
+        try:
+            connect_or_start(where).close()  # once, rather than racing in every tab
+        except LaunchError as exc:
+            raise Failure(str(exc)) from None
+    tab = [*hosts]
+    tab += ["--read-only"] if args.read_only else []
+    tab += ["--theme", args.theme] if args.theme else []
+    from corral.tui.web import serve  # aiohttp and textual-serve load only here
+
+    return serve(
+        tab,
+        listen=args.listen,
+        token=args.token or None,
+        require_token=args.token is not None,
+        public_url=args.public_url,
+    )
 
 
 def _fleet(hosts: list[str], args: argparse.Namespace) -> int:
@@ -104,7 +163,7 @@ def _fleet(hosts: list[str], args: argparse.Namespace) -> int:
             api.close()
     from corral.tui.run import run_fleet  # Textual loads only here
 
-    return run_fleet(hosts, theme=args.theme)
+    return run_fleet(hosts, theme=args.theme, read_only=args.read_only)
 
 
 async def _text(where: Home | SupervisorAPI, interval: float) -> int:

@@ -53,3 +53,15 @@ def parse_listen(text: str) -> ListenAddress:
         ip = ipaddress.ip_address("127.0.0.1")
     family = "inet6" if ip.version == 6 else "inet"
     return ListenAddress(raw, family, host=str(ip), port=int(port_text))
+
+
+def parse_local_server(text: str) -> tuple[str, int]:
+    """A TCP address for one of corral's own servers (metrics, the web view): as
+    `parse_listen`, except that `:PORT` and `PORT` mean loopback, never every interface."""
+    raw = text.strip()
+    if raw.startswith(":") or raw.isdigit():
+        raw = "127.0.0.1:" + raw.lstrip(":")
+    address = parse_listen(raw)
+    if address.family == "unix":
+        raise ValueError(f"{text!r}: expected HOST:PORT")
+    return address.host, address.port

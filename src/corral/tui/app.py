@@ -58,6 +58,10 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
 )
 """Every key, once: bindings, the footer, the help screen and the palette all come from here."""
 
+CHANGES = frozenset({"restart", "stop", "start", "reload", "delete", "scale(1)", "scale(-1)"})
+"""The actions that change apps: refused, and marked so, in a read-only monitor."""
+READ_ONLY_NOTE = " (disabled: read-only monitor)"
+
 FOOTER_FIRST = {
     action: rank
     for rank, action in enumerate(("help", "quit_app", "restart", "stop", "search", "follow"))
@@ -85,14 +89,29 @@ class CorralApp(LiveApp):
 
     _interrupted_at = 0.0
     """When Ctrl-C was last pressed (monotonic), to tell a double press."""
+    read_only = False
+    """Set for a wall display (`monit --web --read-only`): every key that changes an app is
+    refused with a notice, and the footer, help and palette say so."""
 
     def key_items(self) -> list[KeyItem]:
-        shown = [(_display(key), label, action) for key, action, label, _ in KEYS if label]
+        shown = [
+            (_display(key), label, action)
+            for key, action, label, _ in KEYS
+            if label and not (self.read_only and action in CHANGES)
+        ]
         return sorted(shown, key=lambda item: FOOTER_FIRST.get(item[2], len(FOOTER_FIRST)))
 
     # ------------------------------------------------------------ app actions
 
+    def _refused(self, verb: str) -> bool:
+        """True (after saying so) when this monitor may not change apps."""
+        if self.read_only:
+            self.notify(f"read-only monitor: {verb} is disabled", severity="warning")
+        return self.read_only
+
     def _target(self, verb: str) -> tuple[str, str] | None:
+        if self._refused(verb):
+            return None
         row = self._row()
         if row is None:
             self.notify(f"nothing to {verb}: no app selected", severity="warning")
@@ -131,6 +150,8 @@ class CorralApp(LiveApp):
         self.push_screen(ConfirmScreen(f"Delete {what}? Its log files stay."), answered)
 
     def action_scale(self, step: int) -> None:
+        if self._refused("scale"):
+            return
         row = self._row()
         if row is None:
             self.notify("nothing to scale: no app selected", severity="warning")
@@ -181,7 +202,10 @@ class CorralApp(LiveApp):
         if not self.is_screen_installed("help"):
             # Installed, so it is built once: opening it again costs only a repaint.
             # Help and quit lead the footer (80 columns cut it); here they close the list.
-            keys = [(_display(key), text) for key, _, _, text in (*KEYS[2:], *KEYS[:2])]
+            keys = [
+                (_display(key), text + (READ_ONLY_NOTE if self.read_only and a in CHANGES else ""))
+                for key, a, _, text in (*KEYS[2:], *KEYS[:2])
+            ]
             keys += [("tab", "Move focus: table, log, search"), ("ctrl+p", "Command palette")]
             self.install_screen(HelpScreen(keys, self.source), "help")
         self.push_screen("help")
@@ -237,6 +261,8 @@ class CorralApp(LiveApp):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for key, action, _, text in KEYS:
             title = text.split(" (")[0]
+            if self.read_only and action in CHANGES:
+                title += READ_ONLY_NOTE
             yield SystemCommand(title, f"key: {_display(key)}", self._palette(action))
         yield SystemCommand("Copy the log view", "copy the tail's lines", self.action_copy_logs)
         for command in super().get_system_commands(screen):
@@ -258,9 +284,11 @@ def make_app(
     clock: Callable[[], float] = time.time,
     theme: str | None = None,
     history_lines: int = HISTORY_LINES,
+    read_only: bool = False,
 ) -> CorralApp:
     """Build the TUI around API: the in-process engine, the daemon client, or a test's fake."""
     app = CorralApp(api, source=source, home=home, clock=clock, history_lines=history_lines)
+    app.read_only = read_only
     if theme:
         app.theme = theme
     return app

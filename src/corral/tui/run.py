@@ -80,7 +80,7 @@ def _report_start(app: CorralApp, task: asyncio.Task[object]) -> None:
     app.report_error(f"could not start: {task.exception()}")
 
 
-def run_monit(home: str | None = None, *, theme: str | None = None) -> int:
+def run_monit(home: str | None = None, *, theme: str | None = None, read_only: bool = False) -> int:
     """Attach to the daemon of HOME (starting it if needed) and show its apps."""
     problem = theme_problem(theme)
     if problem:
@@ -93,17 +93,19 @@ def run_monit(home: str | None = None, *, theme: str | None = None) -> int:
     where = resolve(home)
     connect_or_start(where).close()
     client = AsyncClient(where, window_ms=EVENT_WINDOW_MS)
-    app = make_app(client, source="monit", home=where.root, theme=theme)
+    app = make_app(client, source="monit", home=where.root, theme=theme, read_only=read_only)
     return asyncio.run(_run(app))
 
 
-def run_fleet(hosts: list[str], *, theme: str | None = None) -> int:
+def run_fleet(hosts: list[str], *, theme: str | None = None, read_only: bool = False) -> int:
     """Show the apps of every host in HOSTS, reached through ssh (see daemon/fleet.py)."""
     from corral.daemon.fleet import FleetAPI
 
     api = FleetAPI(hosts, window_ms=EVENT_WINDOW_MS)
     try:
-        app = make_app(api, source="monit", home="", theme=theme)  # no local log files
+        app = make_app(
+            api, source="monit", home="", theme=theme, read_only=read_only
+        )  # no local log files
         return asyncio.run(_run(app))
     finally:
         api.close()

@@ -93,6 +93,10 @@ def test_metrics_parse_and_match_jlist(home: Path) -> None:
     # A sleeping tree's RSS moves little between two samples a moment apart.
     assert abs(got[("corral_process_memory_bytes", "web")] - rows["web"]["memory"]) < 4_000_000
     assert got[("corral_daemon_processes", "")] == 2
+    assert got[("corral_daemon_subscribers", "")] == 0
+    assert got[("corral_daemon_log_lines_dropped_total", "")] == 0
+    assert got[("corral_daemon_persistence_failures_total", "")] == 0
+    assert ("corral_daemon_log_lines_written_total", "") in got
     assert got[("corral_daemon_memory_bytes", "")] > 1_000_000
     families = {f.name: f for f in text_string_to_metric_families(out.stdout)}
     labels = families["corral_process_up"].samples[0].labels

@@ -4,6 +4,7 @@ gather events; a subscriber that stops reading costs a bounded number of bytes."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from corral.engine.events import Event, Lagged, Lifecycle, LogLines
 from corral.engine.hub import SUBSCRIBER_BYTES, Hub
@@ -69,3 +70,22 @@ async def test_batches_start_with_the_snapshot_and_gather_what_follows() -> None
     assert await waiting == [note(1), note(2), note(3)]
     await stream.aclose()  # type: ignore[attr-defined]
     assert not hub.watched
+
+
+async def test_lines_a_stalled_subscriber_misses_are_counted_for_metrics() -> None:
+    """`lines_dropped` (corral_daemon_log_lines_dropped_total) adds up the lines that a
+    subscriber which stopped reading missed; `subscribers` counts who listens."""
+    hub = Hub()
+    stream = hub.subscribe_batches(list, 0.0)
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)  # the subscription registers on its first step
+    assert hub.subscribers == 1
+    block = b"\n".join([b"x" * 100] * 1000)  # 1000 lines, ~100 KB an event
+    for _ in range(60):  # ~6 MB: past the subscriber's byte bound
+        hub.publish(LogLines(0, "x", "out", 0.0, block))
+    assert hub.lines_dropped > 0
+    assert hub.lines_dropped % 1000 == 0
+    first.cancel()  # the reader leaves: its subscription goes with it
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    assert hub.subscribers == 0

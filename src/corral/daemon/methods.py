@@ -164,6 +164,10 @@ class Methods:
             "protocol": protocol.PROTOCOL_VERSION,
             "home": self.sup.home,
             "processes": len(self.sup.processes()),
+            "stats": {
+                **self.sup.stats(),
+                "persistence_failures": self.keeper.failures if self.keeper else 0,
+            },
         }
 
     async def list_rows(self, params: Params) -> list[dict[str, Any]]:

@@ -65,19 +65,23 @@ class Subscription:
         """True from the first missed event until the subscriber is told."""
         return bool(self.missed_lines or self.missed_events)
 
-    def offer(self, event: Event) -> None:
-        """Queue EVENT, or count it as missed while the queue is full (until drained)."""
+    def offer(self, event: Event) -> int:
+        """Queue EVENT, or count it as missed while the queue is full (until drained);
+        the number of log lines missed (0 when queued)."""
         size = cost(event)
         if self.lagging or self.size + size > SUBSCRIBER_BYTES:
+            missed = 0
             if isinstance(event, LogLines):
-                self.missed_lines += event.block.count(b"\n") + 1
+                missed = event.block.count(b"\n") + 1
+                self.missed_lines += missed
             else:
                 self.missed_events += 1
             self._ready.set()
-            return
+            return missed
         self.events.append(event)
         self.size += size
         self._ready.set()
+        return 0
 
     async def wait(self) -> None:
         """Return once something is waiting (an event, or the news of a lag)."""
@@ -111,6 +115,14 @@ class Hub:
         self._failing: dict[Sink, int] = {}
         """Sinks whose last call raised, with how many calls in a row did."""
         self._subscriptions: set[Subscription] = set()
+        self.lines_dropped = 0
+        """Log lines subscribers missed by falling behind, since start (they stay in the
+        files; only the slow reader's view skipped them)."""
+
+    @property
+    def subscribers(self) -> int:
+        """How many subscribers listen now."""
+        return len(self._subscriptions)
 
     @property
     def watched(self) -> bool:
@@ -151,7 +163,7 @@ class Hub:
                 if failures:
                     news.append(_sink_news(sink, f"works again after {failures} failures", "info"))
         for subscription in self._subscriptions:
-            subscription.offer(event)
+            self.lines_dropped += subscription.offer(event)
         for item in news:
             self.publish(item)  # a sink failing on this too is already marked: no loop
 

@@ -289,12 +289,15 @@ class LogFiles:
         self._warn = warn or (lambda _msg: None)
         self._files: dict[str, LogFile] = {}
         self._routes: dict[int, _Route] = {}
+        self.lines_written = 0
+        """Log lines handed to files since start (for `corral metrics`)."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, LogLines):
             route = self._routes.get(event.id)
             if route is not None:
                 self._write(route, event)
+                self.lines_written += event.block.count(b"\n") + 1
         elif isinstance(event, StateChanged):
             spec = event.info.spec
             route = self._routes.get(event.info.id)

@@ -354,6 +354,14 @@ class Supervisor:
 
     _each = staticmethod(each)
 
+    def stats(self) -> dict[str, int]:
+        """Counters for `corral metrics`: subscribers now, log lines written and missed."""
+        return {
+            "subscribers": self._hub.subscribers,
+            "log_lines_written": self.logs.lines_written,
+            "log_lines_dropped": self._hub.lines_dropped,
+        }
+
     def counts(self) -> dict[ProcessState, int]:
         """How many processes are in each state."""
         out: dict[ProcessState, int] = {}

@@ -73,6 +73,8 @@ class Keeper:
         self._dump_timer: asyncio.TimerHandle | None = None
         self._frozen = False
         self._failures: dict[str, str] = {}
+        self.failures = 0
+        """Failed writes of state.json or dump.json since start (for `corral metrics`)."""
         """Per file that cannot be written now: why."""
         self._told: dict[str, float] = {}
         self._delays: dict[str, float] = {}
@@ -237,6 +239,7 @@ class Keeper:
         return self._delays[what]
 
     def _failed(self, what: str, exc: OSError) -> None:
+        self.failures += 1
         reason = exc.strerror or str(exc)
         text = f"cannot write {os.path.join(self.root, what)}: {reason}"
         self._failures[what] = text

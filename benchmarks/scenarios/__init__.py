@@ -22,6 +22,7 @@ ORDER: tuple[str, ...] = (
     "log_trickle",
     "memory_limit",
     "reload",
+    "reload_plain",
     "monitor",
     "scale",
 )

@@ -26,12 +26,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def under_load(session: Session, verb: str, port: int, cycles: int, pause: float) -> Load:
+def under_load(
+    session: Session, verb: str, port: int, cycles: int, pause: float, check: bool = True
+) -> Load:
     """The finished load (its counts) while VERB ran CYCLES times on the app `web`."""
     with Load(port, THREADS) as load:
         time.sleep(pause)
         for _ in range(cycles):
-            session.run(verb, "web")
+            session.run(verb, "web", check=check)
             time.sleep(pause / 2)
         time.sleep(pause)
     return load

@@ -33,13 +33,16 @@ import pytest
 from corral.cli.main import main
 from corral.config.spec import AppSpec
 from corral.daemon.client import Client
-from corral.engine.events import Event
+from corral.engine import Supervisor
+from corral.engine.events import Event, Lifecycle, LogLines
 from corral.home import Home
 
 APPS = Path(__file__).parent / "apps"
 """The small programs the tests run (tests/apps)."""
 PYTHON = sys.executable
 SLEEPER = str(APPS / "sleeper.py")
+Sup = tuple[Supervisor, "Recorder"]
+"""What the `sup` fixture gives: an opened Supervisor and the Recorder of its events."""
 POLL_S = 0.02
 """How often a wait re-checks a condition that has no event to wake it."""
 DEADLINE_S = 30.0
@@ -326,3 +329,11 @@ def recover(corral: Corral) -> str:
     code, _out, err = corral("ping")
     assert code == 0, err
     return err
+
+
+def said(events: list[Event], pattern: str, text: bool = False) -> list[str]:
+    """Log lines (text=True: app output; else also supervisor lines) matching PATTERN."""
+    found = [t for e in events if isinstance(e, LogLines) for t in e.texts()]
+    if not text:
+        found += [e.message for e in events if isinstance(e, Lifecycle)]
+    return [t for t in found if re.search(pattern, t, re.IGNORECASE)]

@@ -1,8 +1,9 @@
 """The test suite's own rules, checked on its source so that new tests follow them too.
 
 - A test module never imports another test module (or a conftest): shared helpers live in
-  tests/helpers.py, tests/tui/pilot.py, tests/tui/scripted.py and tests/sshd.py, fixtures
-  in conftest.py. Importing a test module re-runs its module code and couples two modules.
+  tests/helpers.py, tests/httpload.py, tests/tui/pilot.py, tests/tui/scripted.py and
+  tests/sshd.py, fixtures in conftest.py. Importing a test module re-runs its module code
+  and couples two modules.
 - No sleep as synchronisation: a test waits on the condition it is about (a state, a
   line, a pid) with a deadline. A sleep (`time.sleep`, `asyncio.sleep`, Pilot's `pause`
   with a delay) is allowed only inside a loop, where it is the poll interval of such a

@@ -3,76 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
 import socket
-import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from corral.config.spec import AppSpec
-from corral.engine import ProcessState, Supervisor
+from corral.engine import ProcessState
 from corral.engine.api import ReloadFailed, StartError
-from corral.engine.events import Event, Lifecycle, LogLines
-from tests.helpers import Recorder, app, free_port
+from corral.engine.events import Lifecycle
+from tests.helpers import Sup, app, free_port, said
+from tests.httpload import Load, get
 
 pytestmark = pytest.mark.timeout(90)
 NODE_SERVER = Path(__file__).parents[2] / "config" / "cluster" / "server.js"
 """The shipped example: a plain Node server that calls listen(PORT) itself."""
-Sup = tuple[Supervisor, Recorder]
 S = ProcessState
-
-
-def said(events: list[Event], pattern: str, text: bool = False) -> list[str]:
-    """Log lines (text=True: app output; else also supervisor lines) matching PATTERN."""
-    found = [t for e in events if isinstance(e, LogLines) for t in e.texts()]
-    if not text:
-        found += [e.message for e in events if isinstance(e, Lifecycle)]
-    return [t for t in found if re.search(pattern, t, re.IGNORECASE)]
-
-
-def get(port: int, timeout: float = 5) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=timeout) as response:
-        body: bytes = response.read()
-        return body.decode()
-
-
-class Load:
-    """Threads sending requests continuously; counts failures and who answered."""
-
-    def __init__(self, port: int, threads: int = 4) -> None:
-        self.port, self.ok, self.failed = port, 0, 0
-        self.pids: set[str] = set()
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run) for _ in range(threads)]
-        self._lock = threading.Lock()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                pid = get(self.port)
-                with self._lock:
-                    self.ok += 1
-                    self.pids.add(pid)
-            except OSError as exc:
-                with self._lock:
-                    self.failed += 1
-                    self.errors.append(repr(exc))
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ import pytest
 
 from corral.config import spec_from_mapping
 from corral.engine import ProcessState
-from tests.helpers import free_port
-from tests.integration.test_cluster import Load, Sup, get, said
-from tests.integration.test_pyshim import answers
+from tests.helpers import Sup, free_port, said
+from tests.httpload import Load, answers, get
 
 pytestmark = [
     pytest.mark.timeout(90),

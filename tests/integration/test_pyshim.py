@@ -11,8 +11,8 @@ import pytest
 
 from corral.config import spec_from_mapping
 from corral.engine import ProcessState
-from tests.helpers import free_port
-from tests.integration.test_cluster import Load, Sup, get, said
+from tests.helpers import Sup, free_port, said
+from tests.httpload import Load, answers, get
 
 pytestmark = pytest.mark.timeout(90)
 SERVERS = Path(__file__).parents[1] / "apps" / "servers"
@@ -94,14 +94,6 @@ async def test_django_autoreloader_shares_the_port(sup: Sup) -> None:
     with Load(port, threads=2) as load:
         await rec.wait_for(lambda _: len(load.pids) == 4, 30)
     assert load.failed == 0, load.errors[:3]
-
-
-def answers(port: int) -> bool:
-    try:
-        get(port, timeout=1)
-    except OSError:
-        return False
-    return True
 
 
 def _children(pid: int | None) -> list[int]:

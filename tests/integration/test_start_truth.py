@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Corral, free_port
-from tests.integration.test_cluster import get
+from tests.httpload import get
 
 pytestmark = pytest.mark.timeout(90)
 SERVERS = Path(__file__).parents[1] / "apps" / "servers"

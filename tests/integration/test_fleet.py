@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.fleet import CORRAL, Fleet, cli
-from tests.helpers import APPS, SLEEPER
+from tests.helpers import APPS, SLEEPER, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -130,3 +130,40 @@ def test_monit_no_ui_follows_two_hosts_and_survives_one_dropping(fleet: Fleet) -
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(10)
+
+
+def test_logs_across_two_hosts_history_and_live(fleet: Fleet) -> None:
+    """logs --host: each host's history comes from its own daemon (the files are there),
+    then live lines follow, every line marked with its host; --json lines carry `host`."""
+    chatty = str(APPS / "chatty.py")
+    args = ["--", "1000000", "--interval", "0.2"]
+    assert fleet.on("fa", "start", chatty, "--name", "alpha", *args).returncode == 0
+    assert fleet.on("fb", "start", chatty, "--name", "beta", *args).returncode == 0
+    wait_until(lambda: "line 3" in fleet.on("fa", "logs", "--nostream").stdout, 30)
+    wait_until(lambda: "line 3" in fleet.on("fb", "logs", "--nostream").stdout, 30)
+
+    done = fleet.run("logs", "--nostream", "--lines", "3", "--raw", "--host", "fa", "--host", "fb")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("fa | line ") for line in lines), lines
+    assert any(line.startswith("fb | line ") for line in lines), lines
+    assert lines[-1] == "logs: 2 hosts ok"
+
+    as_json = fleet.run("logs", "--nostream", "--lines", "2", "--json", "--host", "fb")
+    records = [json.loads(line) for line in as_json.stdout.splitlines() if line.startswith("{")]
+    assert records and all(r["host"] == "fb" for r in records)
+
+    proc = subprocess.Popen(
+        [CORRAL, "logs", "--lines", "0", "--host", "fa", "--host", "fb"],
+        env={**os.environ, "CORRAL_HOME": str(fleet.homes["local"]), **fleet.env},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    out = Lines(proc)
+    try:
+        out.wait_for("fa | ")
+        out.wait_for("fb | ")
+    finally:
+        os.killpg(proc.pid, 2)  # Ctrl-C: the follow ends without waiting for the hosts
+        assert proc.wait(20) == 130

@@ -16,7 +16,6 @@ import io
 import json
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from corral.cli.main import Failure, UsageError
 
@@ -78,13 +77,15 @@ class _ThreadOutput(io.TextIOBase):
 
 
 class _Prefixed(io.TextIOBase):
-    """Writes whole lines to OUT, each behind `HOST | `, under one lock for all hosts."""
+    """Writes whole lines to OUT, each behind `HOST | ` (or, for JSON lines, with a `host`
+    key), under one lock for all hosts."""
 
     lock = threading.Lock()
 
-    def __init__(self, host: str, out: TextIO) -> None:
-        self.prefix = f"{host} | "
+    def __init__(self, host: str, out: TextIO, as_json: bool) -> None:
+        self.host = host
         self.out = out
+        self.as_json = as_json
         self.partial = ""
 
     def write(self, text: str) -> int:
@@ -92,36 +93,51 @@ class _Prefixed(io.TextIOBase):
         self.partial = lines.pop()
         if lines:
             with self.lock:
-                self.out.write("".join(f"{self.prefix}{line}\n" for line in lines))
+                self.out.write("".join(self._label(line) + "\n" for line in lines))
                 self.out.flush()
         return len(text)
 
+    def _label(self, line: str) -> str:
+        if self.as_json and line.startswith("{"):
+            return json.dumps({"host": self.host, **json.loads(line)}, ensure_ascii=False)
+        return f"{self.host} | {line}"
+
 
 def run(args: argparse.Namespace, module: VerbModule, hosts: list[str]) -> int:
-    """Run ARGS's verb on each of HOSTS; 1 if any failed."""
-    streaming = getattr(args, "action", None) == "logs" and not getattr(args, "nostream", False)
+    """Run ARGS's verb on each of HOSTS; 1 if any failed (130 on Ctrl-C)."""
+    streaming = getattr(args, "action", None) == "logs"
     as_json = args.verb == "jlist" or bool(getattr(args, "json", False))
     real = sys.stdout
     outputs: dict[str, io.StringIO] = {host: io.StringIO() for host in hosts}
+    results: dict[str, tuple[int, str]] = {}
 
-    def one(host: str) -> tuple[int, str]:
+    def one(host: str) -> None:
         _local.host = host
-        _local.out = _Prefixed(host, real) if streaming else outputs[host]
+        _local.out = _Prefixed(host, real, as_json) if streaming else outputs[host]
         try:
-            return module.run(args), ""
+            results[host] = module.run(args), ""
         except (Failure, UsageError) as exc:
-            return (2 if isinstance(exc, UsageError) else 1), str(exc)
+            results[host] = (2 if isinstance(exc, UsageError) else 1), str(exc)
+        except Exception as exc:  # one host's surprise must not hide the others' results
+            results[host] = 1, f"{type(exc).__name__}: {exc}"
         finally:
             _local.out = None
             _local.host = None
 
+    # Daemon threads: `logs` follows until Ctrl-C, and then nobody should wait for them.
+    threads = [threading.Thread(target=one, args=(host,), daemon=True) for host in hosts]
     sys.stdout = _ThreadOutput(real)
     try:
-        with ThreadPoolExecutor(max(1, min(len(hosts), 32))) as pool:
-            results = dict(zip(hosts, pool.map(one, hosts), strict=True))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    except KeyboardInterrupt:
+        return 130
     finally:
         sys.stdout = real
-    if as_json:
+    if as_json and not streaming:
         return _print_json(hosts, outputs, results)
     return _print_text(args, hosts, outputs, results, streaming)
 

@@ -58,6 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     which.add_argument("--err", action="store_true", help="stderr only")
     parser.add_argument("--highlight", help="highlight this text")
     parser.add_argument("--grep", help="only lines matching this regular expression")
+    session.add_host_flags(parser)
     parser.set_defaults(module=__name__, action="logs")
 
     parser = sub.add_parser("flush", help="empty log files", description="Empty log files.")
@@ -106,7 +107,8 @@ def logs(client: Client, args: argparse.Namespace) -> int:
         rows = targets.call(client, "list", [args.target])
     out = Printer(args, grep, sys.stdout)
     streams = ("out",) if args.out else ("err",) if args.err else ("out", "err")
-    for stream, row, line in history(rows, streams, args.lines):
+    remote = client if session.remote_host() is not None else None
+    for stream, row, line in history(rows, streams, args.lines, remote):
         out.line(row["id"], row["name"], stream, line.decode("utf-8", "replace"), None)
     sys.stdout.flush()
     if args.nostream:
@@ -149,8 +151,24 @@ def _follow(
     return 0
 
 
-def history(rows: list[Any], streams: tuple[str, ...], count: int) -> list[tuple[str, Any, bytes]]:
-    """The last COUNT lines of each file of ROWS, merged by their timestamps when all have one."""
+def history(
+    rows: list[Any], streams: tuple[str, ...], count: int, client: Client | None = None
+) -> list[tuple[str, Any, bytes]]:
+    """The last COUNT lines of each file of ROWS, merged by their timestamps when all have one.
+
+    The files are read here, or by the daemon through CLIENT when it runs on another
+    machine (`--host`), where they are.
+    """
+    from corral.tailfile import tail
+
+    read: Callable[[str, int], list[bytes]] = tail
+    if client is not None:
+        wanted = [row["id"] for row in rows]
+        got = client.call("tail", ids=wanted, streams=list(streams), lines=count)
+
+        def read(path: str, count: int) -> list[bytes]:
+            return [line.encode("utf-8", "surrogateescape") for line in got.get(path, [])]
+
     found: list[tuple[str, Any, bytes]] = []
     seen: set[str] = set()
     for row in rows:
@@ -159,31 +177,12 @@ def history(rows: list[Any], streams: tuple[str, ...], count: int) -> list[tuple
             if not path or path in seen:
                 continue
             seen.add(path)
-            found += [(stream, row, line) for line in tail(path, count)]
+            found += [(stream, row, line) for line in read(path, count)]
     stamps = [STAMP.match(line) for _, _, line in found]
     if found and all(stamps):
         order = sorted(range(len(found)), key=lambda i: stamps[i].group(1))  # type: ignore[union-attr]
         found = [found[i] for i in order]
     return found
-
-
-def tail(path: str, count: int) -> list[bytes]:
-    """The last COUNT lines of PATH (reading backwards in blocks, not the whole file)."""
-    if count == 0:
-        return []
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            end = handle.tell()
-            data, block = b"", 64 * 1024
-            while end > 0 and data.count(b"\n") <= count:
-                start = max(0, end - block)
-                handle.seek(start)
-                data = handle.read(end - start) + data
-                end = start
-    except OSError:
-        return []
-    return data.splitlines()[-count:]
 
 
 class Printer:

@@ -94,7 +94,7 @@ def connect(*, start: bool = True, any_protocol: bool = False) -> Client:
     A daemon speaking another protocol is refused (exit 1) unless ANY_PROTOCOL: `kill`
     and `update` use only the methods every version keeps.
     """
-    remote = _remote_host()
+    remote = remote_host()
     if remote is not None:
         client = Client.over_ssh(remote)  # the remote daemon must be running already
         start = False
@@ -126,7 +126,7 @@ def connect(*, start: bool = True, any_protocol: bool = False) -> Client:
     return client
 
 
-def _remote_host() -> str | None:
+def remote_host() -> str | None:
     """The host this verb runs against under `--host` (None: this machine)."""
     if "corral.cli.fleet" not in sys.modules:
         return None  # no --host given: fleet was never imported

@@ -117,6 +117,7 @@ class Methods:
             "reload": self.reload,
             "flush": self.flush,
             "history": self.history,
+            "tail": self.tail,
             "host": self.host,
             "reload_logs": self.reload_logs,
             "restart": self.restart,
@@ -267,6 +268,32 @@ class Methods:
         if type(pm_id) is not int:
             raise _bad("id must be a process id")
         return [event_to_dict(sample) for sample in self.sup.history(pm_id)]
+
+    async def tail(self, params: Params) -> dict[str, list[str]]:
+        """The last `lines` lines (at most 10,000) of the `streams` files of processes `ids`,
+        by file path, for `corral logs --host` (the files are on this machine)."""
+        ids, streams, count = params.get("ids"), params.get("streams"), params.get("lines")
+        if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+            raise _bad("ids must be a list of process ids")
+        if not isinstance(streams, list) or not set(streams) <= {"out", "err"}:
+            raise _bad("streams must be a list of 'out' and 'err'")
+        if type(count) is not int or not 0 <= count <= 10_000:
+            raise _bad("lines must be 0 to 10000")
+        paths: list[str] = []
+        for pm_id in ids:
+            found = self.sup.logs.paths(pm_id)
+            for stream in streams if found else ():
+                path = getattr(found, stream)
+                if path and path not in paths:
+                    paths.append(path)
+        from corral.tailfile import tail
+
+        budget = 4 * 1024 * 1024 // max(1, len(paths))  # one reply stays a few MiB
+        read = await asyncio.gather(*(asyncio.to_thread(tail, p, count, budget) for p in paths))
+        return {
+            path: [line.decode("utf-8", "surrogateescape") for line in lines]
+            for path, lines in zip(paths, read, strict=True)
+        }
 
     async def host(self, _params: Params) -> dict[str, Any] | None:
         """The machine's latest CPU, memory and load (None before the first tick)."""

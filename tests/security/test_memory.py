@@ -157,8 +157,10 @@ def test_corral_logs_into_a_stalled_pipe_keeps_the_daemon_flat(
         logs.wait()
 
 
-def test_memory_returns_to_idle_after_a_flood_of_partial_lines(corral: Corral) -> None:
-    """250 clients each send ~1 MiB without a newline, after their hello, then leave."""
+@pytest.mark.parametrize("hello", [True, False], ids=["after-hello", "before-hello"])
+def test_memory_returns_to_idle_after_a_flood_of_partial_lines(corral: Corral, hello: bool) -> None:
+    """250 clients each send ~1 MiB without a newline (after their hello, or instead of
+    it: that is cut off at 4 KiB), then leave."""
     corral.ok("ping")
     pid = corral.pid()
     for _ in range(20):  # warm up: the first connections allocate for good
@@ -171,7 +173,8 @@ def test_memory_returns_to_idle_after_a_flood_of_partial_lines(corral: Corral) -
             sock = socket.socket(socket.AF_UNIX)
             sock.settimeout(30)
             sock.connect(corral.home.socket)
-            sock.sendall(protocol.encode(protocol.hello()) + b'{"id": 1, "method": "')
+            if hello:
+                sock.sendall(protocol.encode(protocol.hello()) + b'{"id": 1, "method": "')
             with contextlib.suppress(OSError):  # the daemon may refuse; it must still recover
                 sock.sendall(b"x" * (1024 * 1024 - 100))
             socks.append(sock)

@@ -13,6 +13,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 
 from corral.cli.main import Failure, UsageError
 from corral.cli.printer import EventPrinter, stamp
@@ -156,7 +157,7 @@ def _fleet(hosts: list[str], args: argparse.Namespace) -> int:
     if args.no_ui:
         api = FleetAPI(hosts)
         try:
-            return asyncio.run(_text(api, args.interval))
+            return asyncio.run(_text(api, args.interval, api.aclose))
         except KeyboardInterrupt:
             return 0
         finally:
@@ -166,7 +167,11 @@ def _fleet(hosts: list[str], args: argparse.Namespace) -> int:
     return run_fleet(hosts, theme=args.theme, read_only=args.read_only)
 
 
-async def _text(where: Home | SupervisorAPI, interval: float) -> int:
+async def _text(
+    where: Home | SupervisorAPI,
+    interval: float,
+    cleanup: Callable[[], Awaitable[None]] | None = None,
+) -> int:
     """Print the daemon's events as text until interrupted or the daemon goes away."""
     from corral.daemon.aclient import AsyncClient
     from corral.daemon.client import NotRunning
@@ -184,6 +189,8 @@ async def _text(where: Home | SupervisorAPI, interval: float) -> int:
         return 1
     finally:
         ticker.cancel()
+        if cleanup is not None:
+            await cleanup()
     return 0
 
 

@@ -83,6 +83,10 @@ class FleetAPI:
             client = AsyncClient(window_ms=window_ms, opener=dial)
             self.hosts.append(Host(index, spec, client, dial))
 
+    async def aclose(self) -> None:
+        """End every ssh connection still open (call on the loop that used them)."""
+        await asyncio.gather(*(host.opener.aclose() for host in self.hosts))
+
     def close(self) -> None:
         """Forget the ssh control sockets' folder (the masters end with their sessions)."""
         for host in self.hosts:

@@ -9,6 +9,7 @@ inside a CLI pipe or the TUI. Stdlib only: `corral jlist --host` imports this.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import shlex
@@ -148,6 +149,8 @@ class AsyncSshOpener:
         self.spec = spec
         self.control_dir = control_dir
         self._errors: list[BinaryIO] = []
+        self._procs: set[asyncio.subprocess.Process] = set()
+        """The ssh children still running (each connection is one)."""
 
     def command(self) -> list[str]:
         argv = ssh_command(self.spec)
@@ -171,6 +174,8 @@ class AsyncSshOpener:
         except OSError as exc:
             errors.close()
             raise NotRunning(f"{self.spec}: cannot run ssh: {exc}") from exc
+        self._procs = {p for p in self._procs if p.returncode is None}
+        self._procs.add(proc)
         for old in self._errors[:-3]:
             old.close()
         self._errors = [*self._errors[-3:], errors]
@@ -190,6 +195,22 @@ class AsyncSshOpener:
             if lines:
                 return lines[-1]
         return None
+
+    async def aclose(self) -> None:
+        """End the ssh children still running and wait for them, on the loop that made
+        them (their transports must not outlive it)."""
+        for proc in self._procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+        for proc in self._procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 5.0)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        self._procs.clear()
 
     def close(self) -> None:
         for errors in self._errors:

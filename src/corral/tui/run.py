@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 from corral.config.load import Ecosystem
 from corral.tui.app import CorralApp, make_app
@@ -106,11 +107,15 @@ def run_fleet(hosts: list[str], *, theme: str | None = None, read_only: bool = F
         app = make_app(
             api, source="monit", home="", theme=theme, read_only=read_only
         )  # no local log files
-        return asyncio.run(_run(app))
+        return asyncio.run(_run(app, api.aclose))
     finally:
         api.close()
 
 
-async def _run(app: CorralApp) -> int:
-    await app.run_async()
+async def _run(app: CorralApp, cleanup: Callable[[], Awaitable[None]] | None = None) -> int:
+    try:
+        await app.run_async()
+    finally:
+        if cleanup is not None:
+            await cleanup()
     return app.return_code or 0

@@ -1,8 +1,9 @@
 """Provides FleetAPI: several hosts' daemons as one SupervisorAPI, for `corral monit HOST…`.
 
 Each host is an AsyncClient over `ssh HOST corral dial-stdio`. The monitor sees one
-table: a process keeps its host's id plus the host's index times ID_STRIDE (so ids never
-collide and route back), and its name is `HOST/NAME`, which sorts and groups the table by
+table: each (host, id) gets a fleet id in the order the monitor first sees it (0, 1, 2,
+… as on one machine; they never collide, are never reused, and route back), and its name
+is `HOST/NAME`, which sorts and groups the table by
 host and marks every tail line with its host without the UI knowing about hosts. A
 command goes to the host its target names (`HOST/NAME` or a global id; `all` goes to
 every connected host). A host whose stream ends is shown as disconnected (a tail line
@@ -36,8 +37,29 @@ from corral.engine.events import (
     StateChanged,
 )
 
-ID_STRIDE = 1_000_000
-"""Global id = host index * ID_STRIDE + the host's own id."""
+
+class FleetIds:
+    """Fleet ids for (host index, the host's id) pairs, given out in order of first sight."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[int, int], int] = {}
+        self._pairs: list[tuple[int, int]] = []
+
+    def of(self, host: int, local: int) -> int:
+        """The fleet id of HOST's process LOCAL (-1, the supervisor's own, stays -1)."""
+        if local < 0:
+            return local
+        key = (host, local)
+        if key not in self._ids:
+            self._ids[key] = len(self._pairs)
+            self._pairs.append(key)
+        return self._ids[key]
+
+    def pair(self, fleet_id: int) -> tuple[int, int] | None:
+        """(host index, the host's id) of FLEET_ID, None when unknown."""
+        return self._pairs[fleet_id] if 0 <= fleet_id < len(self._pairs) else None
+
+
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
 
@@ -45,8 +67,11 @@ RETRY_MAX_S = 30.0
 class Host:
     """One remote daemon: its client, and what the monitor currently shows of it."""
 
-    def __init__(self, index: int, spec: str, client: AsyncClient, opener: AsyncSshOpener) -> None:
+    def __init__(
+        self, index: int, spec: str, client: AsyncClient, opener: AsyncSshOpener, ids: FleetIds
+    ) -> None:
         self.index = index
+        self.ids = ids
         self.spec = spec
         self.client = client
         self.opener = opener
@@ -57,7 +82,7 @@ class Host:
         """The global id and shown name of each of its processes the monitor knows."""
 
     def gid(self, local: int) -> int:
-        return self.index * ID_STRIDE + local if local >= 0 else local
+        return self.ids.of(self.index, local)
 
     def name(self, local: str) -> str:
         return f"{self.spec}/{local}"
@@ -77,11 +102,12 @@ class FleetAPI:
         opener: Callable[[str, str], AsyncSshOpener] = AsyncSshOpener,
     ) -> None:
         self._control = tempfile.TemporaryDirectory(prefix="corral-ssh-")
+        self.ids = FleetIds()
         self.hosts: list[Host] = []
         for index, spec in enumerate(dict.fromkeys(hosts)):
             dial = opener(spec, self._control.name)
             client = AsyncClient(window_ms=window_ms, opener=dial)
-            self.hosts.append(Host(index, spec, client, dial))
+            self.hosts.append(Host(index, spec, client, dial, self.ids))
 
     async def aclose(self) -> None:
         """End every ssh connection still open (call on the loop that used them)."""
@@ -99,9 +125,9 @@ class FleetAPI:
         if target == "all":
             return [(h, "all") for h in self.hosts if h.connected]
         if target.isdigit():
-            index, local = divmod(int(target), ID_STRIDE)
-            if index < len(self.hosts):
-                return [(self.hosts[index], str(local))]
+            found = self.ids.pair(int(target))
+            if found is not None:
+                return [(self.hosts[found[0]], str(found[1]))]
         for host in self.hosts:
             prefix = f"{host.spec}/"
             if target.startswith(prefix) and len(target) > len(prefix):
@@ -158,8 +184,10 @@ class FleetAPI:
         return [host.info(i) for i in await host.client.scale(local, count)]
 
     async def history(self, pm_id: int) -> list[MetricsSample]:
-        index, local = divmod(pm_id, ID_STRIDE)
-        host = self.hosts[index]
+        found = self.ids.pair(pm_id)
+        if found is None:
+            raise UnknownTarget(f"no process with id {pm_id}")
+        host, local = self.hosts[found[0]], found[1]
         return [dataclasses.replace(s, id=pm_id) for s in await host.client.history(local)]
 
     async def host(self) -> HostSample | None:

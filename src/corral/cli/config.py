@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--env", dest="env_profile", help="layer env_<ENV> over env")
     parser.add_argument("--only", help="comma-separated app names")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show the values read from env files (masked otherwise; keys are always shown)",
+    )
     parser.set_defaults(module=__name__)
 
 
@@ -46,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         eco = load_ecosystem(args.file, env_profile=args.env_profile, only=only)
     except ConfigError as exc:
         raise UsageError(f"bad config:\n{exc}") from None
-    report = describe(eco, args.env_profile)
+    report = describe(eco, args.env_profile, show_secrets=args.show_secrets)
     if args.json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -54,18 +59,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(eco: Ecosystem, profile: str | None) -> dict[str, Any]:
-    """The report as plain data: what `--json` prints and the text is made from."""
+def describe(eco: Ecosystem, profile: str | None, *, show_secrets: bool = False) -> dict[str, Any]:
+    """The report as plain data: what `--json` prints and the text is made from.
+
+    Values read from env files are masked unless SHOW_SECRETS: they are where secrets live,
+    and this report is pasted into issues and chats."""
     return {
         "file": eco.path,
         "profile": profile,
-        "apps": [_app(app) for app in eco.resolved],
+        "apps": [_app(app, show_secrets) for app in eco.resolved],
         "warnings": [str(warning) for warning in eco.warnings],
     }
 
 
-def _app(app: Resolved) -> dict[str, Any]:
+def _app(app: Resolved, show_secrets: bool) -> dict[str, Any]:
     from corral.config.build import DEFAULT
+    from corral.config.envfile import MASK
 
     spec = app.spec.to_dict()
     settings = {}
@@ -76,8 +85,12 @@ def _app(app: Resolved) -> dict[str, Any]:
         settings[item.name] = {"value": spec[item.name], "from": origin.kind}
         if origin.detail:
             settings[item.name]["detail"] = origin.detail
+    secret = set(app.spec.secret_env) if not show_secrets else set()
     env = {
-        name: {"value": value, "from": app.env_origins.get(name, "inherited")}
+        name: {
+            "value": MASK if name in secret else value,
+            "from": app.env_origins.get(name, "inherited"),
+        }
         for name, value in sorted(app.spec.env.items())
     }
     return {

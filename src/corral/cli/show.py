@@ -41,12 +41,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("targets", nargs="+", help="id, name, namespace or all")
     session.add_json_flag(parser)
+    _secrets_flag(parser)
     parser.set_defaults(module=__name__, action="describe")
 
     parser = sub.add_parser("env", help="print the environment a process was given")
     parser.add_argument("target", help="id (or name)")
     session.add_json_flag(parser)
+    _secrets_flag(parser)
     parser.set_defaults(module=__name__, action="env")
+
+
+def _secrets_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show the values read from env files (masked otherwise; keys are always shown)",
+    )
+
+
+def _masked(row: session.Row, show_secrets: bool) -> session.Row:
+    """ROW with the values its env files gave replaced by a mask (unless SHOW_SECRETS).
+
+    The JSON output is masked too: it is what gets pasted into tickets."""
+    spec = row.get("spec") or {}
+    secret = set(spec.get("secret_env") or ())
+    if show_secrets or not secret:
+        return row
+
+    def mask(env: dict[str, str]) -> dict[str, str]:
+        return {k: "****" if k in secret else v for k, v in env.items()}
+
+    masked = dict(row)
+    if isinstance(row.get("env"), dict):
+        masked["env"] = mask(row["env"])
+    masked["spec"] = {**spec, "env": mask(spec.get("env") or {})}
+    return masked
 
 
 def list_(client: Client, args: argparse.Namespace) -> session.Result:
@@ -64,12 +93,12 @@ def jlist(client: Client, args: argparse.Namespace) -> session.Result:
 
 
 def describe_(client: Client, args: argparse.Namespace) -> session.Result:
-    rows = _rows(client, args.targets, args)
+    rows = [_masked(row, args.show_secrets) for row in _rows(client, args.targets, args)]
     return session.Result("describe", rows, table=False, text="\n".join(map(describe, rows)))
 
 
 def env(client: Client, args: argparse.Namespace) -> session.Result:
-    rows = _rows(client, [args.target], args)
+    rows = [_masked(row, args.show_secrets) for row in _rows(client, [args.target], args)]
     given: dict[str, str] = rows[0].get("env") or (rows[0].get("spec") or {}).get("env") or {}
     text = "".join(f"{k}: {v}\n" for k, v in sorted(given.items()))
     return session.Result("env", rows, table=False, text=text, data=given)
@@ -152,8 +181,14 @@ def describe(row: dict[str, Any]) -> str:
     reasons = row.get("reasons") or []
     lines.append("  last restart reasons:" if reasons else "  last restart reasons: none")
     lines += [f"    {_reason(reason)}" for reason in reasons]
-    env_keys = sorted((row.get("env") or spec.get("env") or {}).keys())
+    env: dict[str, str] = row.get("env") or spec.get("env") or {}
+    env_keys = sorted(env)
     lines.append(f"  env keys ({len(env_keys)}): " + ", ".join(env_keys))
+    from_files = [key for key in env_keys if key in set(spec.get("secret_env") or ())]
+    if from_files:
+        files = ", ".join(spec.get("env_file") or ())
+        lines.append(f"  from env files ({files}):")
+        lines += [f"    {key}={env[key]}" for key in from_files]
     return "\n".join(lines) + "\n"
 
 

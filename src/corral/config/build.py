@@ -15,8 +15,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from corral.config import checks, coerce, program, runtime
+from corral.config import checks, coerce, envfile, program, runtime
 from corral.config.draft import DEFAULT, Context, Draft, Locate, Origin, Report, Resolved
+from corral.config.envfile import Layer
 from corral.config.environment import layer_env, user_environ
 from corral.config.errors import ConfigError, Problem
 from corral.config.program import Program, absolute, default_name, is_command
@@ -153,7 +154,8 @@ def _read_profiles(draft: Draft) -> dict[str, str | None]:
         if profile == draft.ctx.env_profile:
             chosen = table
     wanted = draft.ctx.env_profile
-    if wanted is not None and wanted not in draft.keys.profiles:
+    given = {*draft.keys.profiles, *draft.keys.profile_files}
+    if wanted is not None and wanted not in given:
         draft.warn(None, f"has no env_{wanted}; it runs with its plain env (as in PM2)")
     return chosen
 
@@ -174,10 +176,13 @@ def _resolve_cwd(draft: Draft) -> str | None:
 def _environment(
     draft: Draft, profile_env: Mapping[str, str | None]
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """base env (minus filter_env) < deploy.<profile>.env < env < env_<profile> < port."""
+    """base env (minus filter_env) < deploy.<profile>.env < the ecosystem's env files <
+    the app's env files < env < env_<profile> < port."""
     profile = draft.ctx.env_profile
     layers: list[tuple[str, Mapping[str, str | None]]] = [
         (f"deploy.{profile}.env", draft.ctx.deploy_env),
+        *draft.ctx.env_file_layers,
+        *_env_files(draft),
         (draft.written("env"), draft.values.get("env", {})),
         (f"{PROFILE_PREFIX}{profile}", profile_env),
     ]
@@ -185,7 +190,43 @@ def _environment(
         layers.append((draft.written("port"), {"PORT": str(draft.values["port"])}))
     entry = draft.keys.attrs.get("filter_env")
     exact = entry is not None and isinstance(entry.value, str)
-    return layer_env(draft.ctx.base_env, draft.values.get("filter_env", False), exact, layers)
+    env, origins = layer_env(
+        draft.ctx.base_env, draft.values.get("filter_env", False), exact, layers
+    )
+    secret = tuple(sorted(k for k, where in origins.items() if where.startswith(envfile.ORIGIN)))
+    if secret:
+        draft.derive("secret_env", secret, "values read from env files")
+    return env, origins
+
+
+def _env_files(draft: Draft) -> list[Layer]:
+    """The app's own env files, read over the ecosystem's; `env_file` lists both in order."""
+    own = envfile.env_files(draft.values.get("env_file", ()), draft.ctx.base_dir)
+    layers, errors = envfile.read_env_files(own, draft.ctx.base_env, draft.ctx.env_file_layers)
+    for error in errors:
+        draft.report(draft.written("env_file"), error)
+    files = draft.ctx.env_files + own
+    entry = draft.keys.profile_files.get(draft.ctx.env_profile or "")
+    for other in draft.keys.profile_files.values():
+        try:
+            written = coerce.env_files(other.value)
+        except ValueError as exc:
+            draft.report(other.key, str(exc))
+            continue
+        if other is entry:
+            chosen = envfile.env_files(written, draft.ctx.base_dir)
+            below = (*draft.ctx.env_file_layers, *layers)
+            more, errors = envfile.read_env_files(chosen, draft.ctx.base_env, below)
+            for error in errors:
+                draft.report(other.key, error)
+            layers += more
+            files += chosen
+            draft.origins["env_file"] = Origin("profile", other.key)
+    if files:
+        draft.values["env_file"] = tuple(file.spelling for file in files)
+        if not own and entry is None:
+            draft.origins["env_file"] = Origin("derived", "the ecosystem's top-level env_file")
+    return layers
 
 
 def _program(draft: Draft, cwd: str, env: Mapping[str, str]) -> Program | None:

@@ -304,6 +304,15 @@ def listen(value: object) -> tuple[str, ...]:
     return addresses
 
 
+def env_files(value: object) -> tuple[str, ...]:
+    """`env_file`: a path or a list of paths; `-path` marks one optional (systemd's way)."""
+    files = strings(value)
+    for item in files:
+        if not item.removeprefix("-").strip():
+            raise ValueError(f"must name a file, not {item!r}")
+    return files
+
+
 def url(value: object) -> str:
     """An http:// URL (health checks are plain HTTP on the machine itself)."""
     text_value = text(value)
@@ -341,6 +350,7 @@ COERCE: dict[str, Callable[[Any], Any]] = {
     "watch": watch,
     "filter_env": filter_env,
     "env": env,
+    "env_files": env_files,
     "listen": listen,
     "url": url,
     "positive": positive,

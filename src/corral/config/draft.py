@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.config.envfile import EnvFile, Layer
 from corral.config.errors import Problem
 from corral.config.schema import AppKeys
 from corral.config.spec import AppSpec
@@ -57,6 +58,10 @@ class Context:
     """Attributes given on the command line, over the file's (`start FILE --no-autostart`)."""
     origin: str = "file"
     """Where the app's own keys come from: "file", or "cli" for `corral start SCRIPT`."""
+    env_files: tuple[EnvFile, ...] = ()
+    """The ecosystem's top-level `env_file`, under every app's own."""
+    env_file_layers: tuple[Layer, ...] = ()
+    """What those files hold, read once for every app (envfile.read_env_files)."""
 
 
 @dataclass(frozen=True, slots=True)

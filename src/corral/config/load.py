@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.config import bounds, coerce, limits
+from corral.config import bounds, coerce, envfile, limits
 from corral.config.build import Context, Locate, Resolved, label_for, resolve_app, spec_from_mapping
+from corral.config.envfile import EnvFile, Layer
 from corral.config.environment import user_environ
 from corral.config.errors import ConfigError, Problem
 from corral.config.formats import read_document
 from corral.config.positions import Path as KeyPath
 from corral.config.positions import Positions
-from corral.config.schema import PROFILE_PREFIX, suggest
+from corral.config.schema import PROFILE_FILE_PREFIX, PROFILE_PREFIX, SPELLINGS, suggest
 from corral.config.spec import AppSpec
 
 DEFAULT_FILES: tuple[str, ...] = (
@@ -35,7 +36,7 @@ DEFAULT_FILES: tuple[str, ...] = (
 )
 """Files `corral start` with no argument looks for, in this order."""
 
-_TOP_LEVEL = ("apps", "pm2", "deploy")
+_TOP_LEVEL = ("apps", "pm2", "deploy", "env_file")
 _SCRIPT_KEYS = ("script", "cmd", "command", "exec")
 
 
@@ -101,6 +102,11 @@ def load_ecosystem(
         deploy_env = _deploy_env(deploy, env_profile, label, problems)
         _check_profile(env_profile, raw_apps, deploy, label, problems)
 
+    files, file_layers = _top_env_files(document.data, base_dir or os.path.dirname(absolute), env)
+    for message in file_layers[1]:
+        where = document.positions.get(("env_file",), (None, None))
+        problems.append(Problem(label, None, "env_file", message, *where))
+
     selected = list(range(len(entries)))
     if only is not None:
         selected = _select(only, raw_apps, label, problems)
@@ -118,6 +124,8 @@ def load_ecosystem(
             deploy_env=deploy_env,
             locate=_locator(document.positions, root),
             overrides=overrides or {},
+            env_files=files,
+            env_file_layers=tuple(file_layers[0]),
         )
         app = resolve_app(raw, ctx, index, problems)
         if app is None:
@@ -147,6 +155,21 @@ def load_ecosystem(
         resolved=tuple(resolved),
         warnings=warnings,
     )
+
+
+def _top_env_files(
+    data: Any, base_dir: str, env: Mapping[str, str]
+) -> tuple[tuple[EnvFile, ...], tuple[list[Layer], list[str]]]:
+    """The top-level `env_file` (beside `apps`), read once: every app's env lies over it."""
+    if not isinstance(data, Mapping) or "env_file" not in data:
+        return (), ([], [])
+    if not any(key in data for key in ("apps", "pm2")):
+        return (), ([], [])  # the file is one app: its env_file is the app's own
+    try:
+        files = envfile.env_files(coerce.env_files(data["env_file"]), base_dir)
+    except ValueError as exc:
+        return (), ([], [str(exc)])
+    return files, envfile.read_env_files(files, env)
 
 
 def _check_bounds(data: Any, label: str, positions: Positions) -> None:
@@ -263,9 +286,11 @@ def _check_profile(
     known = {str(k) for k in deploy}
     for raw in raw_apps:
         if isinstance(raw, Mapping):
-            known |= {
-                str(k)[len(PROFILE_PREFIX) :] for k in raw if str(k).startswith(PROFILE_PREFIX)
-            }
+            for written in map(str, raw):
+                if written.startswith(PROFILE_FILE_PREFIX):
+                    known.add(written[len(PROFILE_FILE_PREFIX) :])
+                elif written.startswith(PROFILE_PREFIX) and written not in SPELLINGS:
+                    known.add(written[len(PROFILE_PREFIX) :])
     if profile not in known:
         message = f"unknown env profile {profile!r}{suggest(profile, sorted(known))}"
         problems.append(Problem(label, None, None, message))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 KINDS: dict[str, str] = {
@@ -21,6 +21,7 @@ KINDS: dict[str, str] = {
     "interpreter": "text",
     "interpreter_args": "argv",
     "env": "env",
+    "env_file": "env_files",
     "namespace": "text",
     "instances": "instances",
     "exec_mode": "exec_mode",
@@ -128,6 +129,8 @@ UNSUPPORTED: dict[str, str] = {
 """PM2 keys whose silent omission would be unsafe, so they are refused with a reason."""
 
 PROFILE_PREFIX = "env_"
+PROFILE_FILE_PREFIX = "env_file_"
+"""`env_file_<profile>`: env files read only under `--env <profile>`, over `env_file`."""
 
 _CAMEL_PART = re.compile(r"_([a-z0-9])")
 
@@ -166,6 +169,7 @@ class AppKeys:
 
     attrs: dict[str, Entry]
     profiles: dict[str, Entry]
+    profile_files: dict[str, Entry] = field(default_factory=dict)
 
 
 def suggest(key: str, choices: list[str] | None = None) -> str:
@@ -201,6 +205,7 @@ def normalise_keys(raw: Mapping[str, Any], report: Callable[[str, str], None]) -
     """Sort RAW's keys into canonical attributes; call report(key, message) for each bad key."""
     attrs: dict[str, Entry] = {}
     profiles: dict[str, Entry] = {}
+    profile_files: dict[str, Entry] = {}
     for written, value in raw.items():
         key = str(written)
         canonical = SPELLINGS.get(key)
@@ -213,6 +218,8 @@ def normalise_keys(raw: Mapping[str, Any], report: Callable[[str, str], None]) -
                     attrs[canonical] = Entry(key, value)
                 continue
             attrs[canonical] = Entry(key, value)
+        elif key.startswith(PROFILE_FILE_PREFIX) and len(key) > len(PROFILE_FILE_PREFIX):
+            profile_files[key[len(PROFILE_FILE_PREFIX) :]] = Entry(key, value)
         elif key.startswith(PROFILE_PREFIX) and len(key) > len(PROFILE_PREFIX):
             profiles[key[len(PROFILE_PREFIX) :]] = Entry(key, value)
         elif key in _IGNORED_SPELLINGS:
@@ -221,4 +228,4 @@ def normalise_keys(raw: Mapping[str, Any], report: Callable[[str, str], None]) -
             report(key, UNSUPPORTED[key])
         else:
             report(key, f"unknown key{suggest(key)}")
-    return AppKeys(attrs, profiles)
+    return AppKeys(attrs, profiles, profile_files)

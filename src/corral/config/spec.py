@@ -35,6 +35,10 @@ class AppSpec:
     """Arguments placed before the script (PM2's `interpreter_args`, alias `node_args`)."""
     env: dict[str, str] = field(default_factory=dict)
     """The whole child environment: the caller's, then `env`, then `env_<profile>`."""
+    env_file: tuple[str, ...] = ()
+    """The env files read into `env` (absolute; `-/path` when optional), top-level first."""
+    secret_env: tuple[str, ...] = ()
+    """Variables whose value came from an env file: describe, config and the TUI mask them."""
     namespace: str = "default"
     instances: int = 1
     exec_mode: ExecMode = "fork"
@@ -107,7 +111,8 @@ class AppSpec:
     def from_dict(cls, data: dict[str, Any]) -> AppSpec:
         """Rebuild a spec sent over RPC or saved in a dump; unknown keys are ignored."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("args", "interpreter_args", "stop_exit_codes", "ignore_watch", "listen"):
+        tuples = ("args", "interpreter_args", "stop_exit_codes", "ignore_watch", "listen")
+        for key in (*tuples, "env_file", "secret_env"):
             if key in known and known[key] is not None:
                 known[key] = tuple(known[key])
         if isinstance(known.get("watch"), list):

@@ -48,22 +48,24 @@ def run_quick(tmp_path: Path, *options: str, timeout: float = 280) -> str:
     # daemon or app is recognisable by its environment or arguments.
     env = dict(os.environ, TMPDIR=str(scratch))
     env.pop("CORRAL_HOME", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", *options, "--output", str(output)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    leaked = processes_mentioning(str(scratch))
-    for pid in leaked:
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks", "--quick", *options, "--output", str(output)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    finally:  # a run that timed out leaves its daemons and apps too: end them either way
+        leaked = processes_mentioning(str(scratch))
+        for pid in leaked:
+            try:
+                psutil.Process(pid).kill()
+            except psutil.Error:
+                pass
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert not leaked, f"the benchmark left processes behind: {leaked}"
     return output.read_text()

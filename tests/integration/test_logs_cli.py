@@ -26,7 +26,9 @@ def test_history_merged_by_time_then_live_lines(corral: Corral) -> None:
     assert stamps == sorted(stamps) and any(": err " in line for line in history)
     proc = corral.spawn("logs", "chat", "--lines", "0", "--out", "--grep", r"line \d+0$")
     seen: list[str] = []
-    reader = threading.Thread(target=lambda: seen.extend(proc.stdout.readline() for _ in range(3)))  # type: ignore[union-attr]
+    stdout = proc.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: seen.extend(stdout.readline() for _ in range(3)))
     reader.start()
     reader.join(30)
     proc.send_signal(signal.SIGINT)

@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import APPS
+from tests.helpers import APPS, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 CORRAL = str(Path(sys.executable).with_name("corral"))
@@ -58,13 +57,6 @@ def samples(text: str) -> dict[tuple[str, str], float]:
                 continue
             out[(sample.name, sample.labels.get("app", ""))] = sample.value
     return out
-
-
-def wait_until(predicate: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_metrics_parse_and_match_jlist(home: Path) -> None:

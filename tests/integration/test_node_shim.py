@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from corral.config import spec_from_mapping
+from corral.config.spec import AppSpec
 from corral.engine import ProcessState
 from tests.helpers import Sup, free_port, said
 from tests.httpload import Load, answers, get
@@ -38,7 +39,7 @@ def launcher(folder: Path, name: str = "next", text: str = LAUNCHER) -> Path:
     return path
 
 
-def spec(raw: dict[str, object], folder: Path) -> object:
+def spec(raw: dict[str, object], folder: Path) -> AppSpec:
     return spec_from_mapping(raw, cwd=str(folder), base_env=dict(os.environ))
 
 
@@ -55,9 +56,9 @@ async def test_extensionless_launcher_cluster_on_undeclared_port(sup: Sup, tmp_p
         "kill_timeout": 600,
     }
     app = spec(raw, tmp_path)
-    assert os.path.basename(app.interpreter or "") == "node"  # type: ignore[attr-defined]
-    assert app.exec_mode == "cluster" and not app.listen  # type: ignore[attr-defined]
-    await s.add([app])  # type: ignore[list-item]
+    assert os.path.basename(app.interpreter or "") == "node"
+    assert app.exec_mode == "cluster" and not app.listen
+    await s.add([app])
     await rec.wait_for(lambda ev: len(said(ev, "launcher listening", text=True)) == 4, 30)
     cmdline = psutil.Process(s.get(0).pid).cmdline()
     assert "--max-old-space-size=256" in cmdline and cmdline[0].endswith("node")
@@ -78,7 +79,7 @@ async def test_two_node_apps_share_one_port(sup: Sup, tmp_path: Path) -> None:
         spec({"name": n, "script": str(script), "args": [str(port)], "instances": 1}, tmp_path)
         for n in ("a", "b")
     ]
-    await s.add(apps)  # type: ignore[arg-type]
+    await s.add(apps)
     await rec.wait_for(lambda ev: len(said(ev, "launcher listening", text=True)) == 2, 30)
     with Load(port, threads=2) as load:
         await rec.wait_for(lambda _: len(load.pids) == 2, 30)
@@ -103,7 +104,7 @@ async def test_listen_error_reaches_the_app(sup: Sup, tmp_path: Path) -> None:
             "instances": 1,
             "autorestart": False,
         }
-        await s.add([spec(raw, tmp_path)])  # type: ignore[list-item]
+        await s.add([spec(raw, tmp_path)])
         await rec.wait_for(lambda _: s.get(0).state is S.STOPPED, 20)
     assert said(rec.events, "EADDRINUSE", text=True)
 
@@ -128,11 +129,11 @@ async def test_wait_ready_by_process_send(sup: Sup, tmp_path: Path, mode: str) -
     common = {"script": str(tmp_path / "ready.js"), "wait_ready": True, "exec_mode": mode}
     await s.add(
         [
-            spec({**common, "name": "ok", "args": [str(port)]}, tmp_path),  # type: ignore[list-item]
+            spec({**common, "name": "ok", "args": [str(port)]}, tmp_path),
             spec(
                 {**common, "name": "mute", "args": [str(other), "never"], "listen_timeout": 1500},
                 tmp_path,
-            ),  # type: ignore[list-item]
+            ),
         ]
     )
     assert s.get(0).state is S.LAUNCHING

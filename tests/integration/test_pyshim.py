@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from corral.config import spec_from_mapping
+from corral.config.spec import AppSpec
 from corral.engine import ProcessState
 from tests.helpers import Sup, free_port, said
 from tests.httpload import Load, answers, get
@@ -31,7 +32,7 @@ KINDS: dict[str, tuple[str, list[str], str | None]] = {
 }
 
 
-def server_spec(kind: str, port: int, **extra: object) -> object:
+def server_spec(kind: str, port: int, **extra: object) -> AppSpec:
     script, args, _ = KINDS[kind]
     raw = {
         "name": "web",
@@ -53,8 +54,8 @@ async def test_unmodified_server_four_instances_one_port(sup: Sup, kind: str) ->
     s, rec = sup
     port = free_port()
     spec = server_spec(kind, port)
-    assert spec.exec_mode == "cluster"  # type: ignore[attr-defined]
-    await s.add([spec])  # type: ignore[list-item]
+    assert spec.exec_mode == "cluster"
+    await s.add([spec])
     # The socket is bound when the first instance asks for it: load starts once it answers.
     await rec.wait_for(lambda _: answers(port), 30)
     with Load(port) as load:
@@ -111,7 +112,7 @@ async def test_shim_off_fails_clearly_on_address_in_use(sup: Sup) -> None:
     s, rec = sup
     port = free_port()
     spec = server_spec("http.server", port, shim=False, autorestart=False)
-    await s.add([spec])  # type: ignore[list-item]
+    await s.add([spec])
     await rec.wait_for(lambda _: sum(p.state is S.STOPPED for p in s.processes()) == 3, 20)
     assert said(rec.events, "Address already in use", text=True)
     assert [p.state for p in s.processes()].count(S.ONLINE) == 1

@@ -16,7 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,7 +87,9 @@ def status(home: Path, name: str) -> str:
     return str(next(r["status"] for r in rows if r["name"] == name))
 
 
-async def press_until(url: str, key: str, done: object, shot: Path | None = None) -> bool:
+async def press_until(
+    url: str, key: str, done: Callable[[], object], shot: Path | None = None
+) -> bool:
     """Open URL in chromium, press KEY every 3 s until DONE() or WAIT_S; DONE's last value."""
     from playwright.async_api import async_playwright
 
@@ -105,10 +107,10 @@ async def press_until(url: str, key: str, done: object, shot: Path | None = None
             while time.monotonic() < deadline:
                 await page.keyboard.press(key)
                 for _ in range(30):
-                    if done():  # type: ignore[operator]
+                    if done():
                         return True
                     await asyncio.sleep(0.1)  # polling the daemon, with a deadline
-            return bool(done())  # type: ignore[operator]
+            return bool(done())
         finally:
             await browser.close()
 

@@ -45,10 +45,10 @@ async def test_keys_drive_the_daemon(daemon: AsyncClient) -> None:
 
     async with app.run_test(size=(120, 36)) as pilot:
 
-        async def until(check: object, what: str) -> None:
+        async def until(check: Callable[[], object], what: str) -> None:
             async def poll_then_check() -> bool:
                 await table.poll()
-                return bool(check())  # type: ignore[operator]
+                return bool(check())
 
             deadline = time.monotonic() + 15
             while not await poll_then_check():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from corral.figures import config_text, duration_text, size_text, uptime_text
@@ -35,5 +37,5 @@ def test_details_print_config_spelling() -> None:
         (lambda: duration_text(850), "850 ms"),
     ],
 )
-def test_figures(call: object, text: str) -> None:
-    assert call() == text  # type: ignore[operator]
+def test_figures(call: Callable[[], str], text: str) -> None:
+    assert call() == text

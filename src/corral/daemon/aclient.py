@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import corral
 from corral.config.spec import AppSpec
 from corral.daemon import protocol
 from corral.daemon.client import DaemonError, NotRunning
@@ -63,7 +64,15 @@ class AsyncClient:
         if "error" in message:
             writer.close()
             raise _error(message["error"])
-        protocol.parse_hello(message)
+        daemon = protocol.parse_hello(message)
+        if daemon.version != protocol.PROTOCOL_VERSION:
+            writer.close()
+            raise DaemonError(
+                protocol.ErrorCode.HANDSHAKE,
+                f"the daemon speaks protocol {daemon.version} (corral {daemon.corral}), this "
+                f"one speaks {protocol.PROTOCOL_VERSION} (corral {corral.__version__}): "
+                "run 'corral update' where the older one is",
+            )
         return reader, writer
 
     async def call(self, method: str, **params: Any) -> Any:

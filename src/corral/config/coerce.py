@@ -313,6 +313,28 @@ def env_files(value: object) -> tuple[str, ...]:
     return files
 
 
+def depends_on(value: object) -> dict[str, str]:
+    """Apps this one waits for: a table name -> condition, or names (each waiting for ready)."""
+    from corral.config.depends import CONDITIONS, DEFAULT_CONDITION
+
+    if isinstance(value, Mapping):
+        table: dict[str, str] = {}
+        for key, condition in value.items():
+            name = text(key)
+            if condition not in CONDITIONS:
+                choices = ", ".join(CONDITIONS)
+                raise ValueError(f"{name}: condition must be one of {choices}, not {condition!r}")
+            table[name] = condition
+        return table
+    try:
+        names = strings(value)
+    except ValueError:
+        raise ValueError(
+            f"must be a table (name = condition) or a list of app names, not {describe(value)}"
+        ) from None
+    return {text(name): DEFAULT_CONDITION for name in names}
+
+
 def url(value: object) -> str:
     """An http:// URL (health checks are plain HTTP on the machine itself)."""
     text_value = text(value)
@@ -351,6 +373,7 @@ COERCE: dict[str, Callable[[Any], Any]] = {
     "filter_env": filter_env,
     "env": env,
     "env_files": env_files,
+    "depends_on": depends_on,
     "listen": listen,
     "url": url,
     "positive": positive,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.config import bounds, coerce, envfile, limits
+from corral.config import bounds, coerce, depends, envfile, limits
 from corral.config.build import Context, Locate, Resolved, label_for, resolve_app, spec_from_mapping
 from corral.config.envfile import EnvFile, Layer
 from corral.config.environment import user_environ
@@ -138,6 +138,7 @@ def load_ecosystem(
             continue
         seen[name] = index
         resolved.append(app)
+    pending = _check_depends(resolved, raw_apps, seen, entries, document.positions, label, problems)
     processes = sum(app.spec.instances for app in resolved)
     if processes > limits.MAX_PROCESSES:
         message = (
@@ -147,7 +148,7 @@ def load_ecosystem(
         problems.append(Problem(label, None, "instances", message))
     if problems:
         raise ConfigError(problems)
-    warnings = tuple(warning for app in resolved for warning in app.warnings)
+    warnings = tuple(warning for app in resolved for warning in app.warnings) + pending
     return Ecosystem(
         path=absolute,
         apps=tuple(app.spec for app in resolved),
@@ -170,6 +171,35 @@ def _top_env_files(
     except ValueError as exc:
         return (), ([], [str(exc)])
     return files, envfile.read_env_files(files, env)
+
+
+def _check_depends(
+    resolved: list[Resolved],
+    raw_apps: list[Any],
+    indexes: Mapping[str, int],
+    entries: list[tuple[Any, KeyPath]],
+    positions: Positions,
+    label: str,
+    problems: list[Problem],
+) -> tuple[Problem, ...]:
+    """`depends_on` across the file: names known (in the whole file, even under --only),
+    no cycle. Returns the warning that it is not enforced yet, once per app using it."""
+    graph = {app.spec.name: app.spec.depends_on for app in resolved if app.spec.depends_on}
+    if not graph:
+        return ()
+    known = {label_for(raw, i) for i, raw in enumerate(raw_apps) if isinstance(raw, Mapping)}
+    known |= {app.spec.name for app in resolved}
+
+    def where(app: str) -> tuple[int | None, int | None]:
+        root = entries[indexes[app]][1]
+        return _locator(positions, root)("depends_on") or (None, None)
+
+    def report(app: str, message: str) -> None:
+        problems.append(Problem(label, app, "depends_on", message, *where(app)))
+
+    depends.check(graph, known, report)
+    message = "is checked (names, cycles) but not enforced yet: apps start in file order"
+    return tuple(Problem(label, app, "depends_on", message, *where(app)) for app in graph)
 
 
 def _check_bounds(data: Any, label: str, positions: Positions) -> None:

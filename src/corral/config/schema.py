@@ -22,6 +22,7 @@ KINDS: dict[str, str] = {
     "interpreter_args": "argv",
     "env": "env",
     "env_file": "env_files",
+    "depends_on": "depends_on",
     "namespace": "text",
     "instances": "instances",
     "exec_mode": "exec_mode",

@@ -39,6 +39,8 @@ class AppSpec:
     """The env files read into `env` (absolute; `-/path` when optional), top-level first."""
     secret_env: tuple[str, ...] = ()
     """Variables whose value came from an env file: describe, config and the TUI mask them."""
+    depends_on: dict[str, str] = field(default_factory=dict)
+    """Apps of the same file this one waits for -> the condition (config/depends.py)."""
     namespace: str = "default"
     instances: int = 1
     exec_mode: ExecMode = "fork"

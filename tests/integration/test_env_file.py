@@ -69,3 +69,21 @@ def test_up_app_gets_the_same_environment(
     assert json.loads(line[line.index("ENV ") + 4 :]) == EXPECTED
     code, _ = up.finish()
     assert code == 0
+
+
+def test_restart_of_the_file_re_reads_its_env_files(corral: Corral, tmp_path: Path) -> None:
+    path = project(tmp_path)
+    corral.ok("start", str(path))
+    [row] = corral.rows()
+    out_log = Path(row["logs"]["out"])
+
+    def seen() -> list[dict[str, str]]:
+        text = out_log.read_text() if out_log.exists() else ""
+        return [json.loads(x[4:]) for x in text.splitlines() if x.startswith("ENV ")]
+
+    wait_until(lambda: len(seen()) == 1)
+    assert seen()[0]["A"] == "dotenv"
+    (path.parent / ".env.local").write_text("A=local\n")  # the optional file now exists
+    corral.ok("restart", str(path))
+    wait_until(lambda: len(seen()) == 2)
+    assert seen()[1]["A"] == "local"

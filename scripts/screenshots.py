@@ -5,7 +5,7 @@
 The demo runs for real (an in-process Supervisor in a temporary CORRAL_HOME, so nothing
 touches ~/.corral), the app runs headless at 120x36, and after a few seconds of real
 logs and metrics it saves the main screen, the details of the crashing app, the help,
-and the main screen at 80x24. Rerun it whenever the UI changes.
+the compact layout (`c`) and the main screen at 80x24. Rerun it whenever the UI changes.
 """
 
 from __future__ import annotations
@@ -63,7 +63,10 @@ async def shoot(out: Path, wait: float) -> None:
                 await pilot.press("escape", "question_mark")
                 await pilot.pause(0.5)
                 save("help")
-                await pilot.press("escape")
+                await pilot.press("escape", "c")
+                await pilot.pause(1.0)
+                save("compact")
+                await pilot.press("c")
                 await pilot.resize_terminal(80, 24)
                 await pilot.pause(1.0)
                 save("main-80x24")

@@ -19,13 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from corral.config.spec import AppSpec
 from corral.engine.events import ProcessInfo
 from corral.engine.logfiles import log_paths
 from corral.figures import config_text, size_text, uptime_text
 from corral.tui.model import Board
+from corral.tui.widgets.key_bar import KeyBar, KeyItem
 from corral.tui.widgets.process_table import STATUS_TEXT
 
 
@@ -155,7 +156,10 @@ class DetailsScreen(Screen[None]):
             for name in ("meta", "status", "config", "logs", "restarts", "schedule", "env"):
                 yield Static(classes="section", id=f"{name}-title")
                 yield Static(id=f"{name}-body")
-        yield Footer()
+        keys: list[KeyItem] = getattr(self.app, "key_items", list)()
+        # q and Enter go back here (BINDINGS), so the app's quit and details are left out.
+        keys = [k for k in keys if k[2] not in ("quit_app", "details")]
+        yield KeyBar([("esc", "Back", "screen.back"), *keys])
 
     def on_mount(self) -> None:
         self.redraw()

@@ -24,6 +24,7 @@ ORDER: tuple[str, ...] = (
     "reload",
     "reload_plain",
     "monitor",
+    "monitor50",
     "scale",
 )
 

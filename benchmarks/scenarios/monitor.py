@@ -64,6 +64,10 @@ def key_latency(tmux: Tmux, key: str, shows: str, back: str) -> float:
 class Monitor(Scenario):
     key = "monitor"
     title = "Monitor"
+    apps = (APPS, 2)
+    """How many apps chat (full run, quick run)."""
+    rate = RATE
+    """Lines a second each app writes."""
     needs_daemon = True
     full_rounds = 3
     metrics = (
@@ -87,8 +91,8 @@ class Monitor(Scenario):
     )
 
     def measure(self, session: Session, ctx: Context) -> Result:
-        count = ctx.pick(APPS, 2)
-        apps = [ctx.app(f"chat{i}", "trickle.py", str(RATE)) for i in range(count)]
+        count = ctx.pick(*self.apps)
+        apps = [ctx.app(f"chat{i}", "trickle.py", str(self.rate)) for i in range(count)]
         ecosystem = session.write_ecosystem(apps, ctx.workdir)
         session.boot()
         session.start(ecosystem)

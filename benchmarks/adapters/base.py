@@ -114,7 +114,12 @@ class Session(ABC):
     def log_path(self, name: str, stream: str = "out") -> Path:
         """The log file of app NAME's STREAM ("out" or "error"): every adapter uses PM2's
         `logs/NAME-out.log` layout in its home."""
-        return self.home / "logs" / f"{name}-{stream}.log"
+        plain = self.home / "logs" / f"{name}-{stream}.log"
+        if plain.exists():
+            return plain
+        # An explicit `instances` key gives one-instance apps PM2's `-ID` suffix too.
+        numbered = sorted((self.home / "logs").glob(f"{name}-{stream}-*.log"))
+        return numbered[0] if numbered else plain
 
     @abstractmethod
     def jlist(self) -> list[ProcView]:

@@ -96,8 +96,12 @@ class Monitor(Scenario):
         ecosystem = session.write_ecosystem(apps, ctx.workdir)
         session.boot()
         session.start(ecosystem)
-        logs = [session.log_path(app.name) for app in apps]
-        wait_until(lambda: all(p.exists() and p.stat().st_size for p in logs), 60, "app logs")
+
+        def written() -> bool:
+            paths = [session.log_path(app.name) for app in apps]  # named once they exist
+            return all(p.exists() and p.stat().st_size for p in paths)
+
+        wait_until(written, 60, "app logs")
         tmux = Tmux(ctx.workdir / "tmux.sock")
         env = session.env()
         env["TERM"] = "xterm-256color"

@@ -91,6 +91,8 @@ class CompactList(ScrollView, can_focus=True):
         self._columns = 1
         self._cell_width = CELL_MIN
         self._strips: dict[int, Strip] = {}
+        self._shape: tuple[int, ...] = ()
+        """What the layout depends on; a change means a layout pass."""
 
     # ----------------------------------------------------------------- public
 
@@ -122,12 +124,28 @@ class CompactList(ScrollView, can_focus=True):
         self._per_column = max(1, math.ceil(count / self._columns))
         self._cell_width = width // self._columns
         peak = board.memory_peak()
-        self._cells = [self._cell(row, board, peak) for row in self._rows]
-        self._header = self._head()
+        cells = [self._cell(row, board, peak) for row in self._rows]
+        shape = (count, self._columns, self._per_column, self._cell_width, width)
         self.cursor = min(self.cursor, max(0, count - 1))
-        self.virtual_size = Size(width, self._per_column + 1)
-        self._strips.clear()
-        self.refresh(layout=True)
+        if shape != self._shape:
+            # Another size: a layout pass (rare). Otherwise only the lines that changed
+            # are drawn again: once a second, most cells of a steady app are the same.
+            self._shape = shape
+            self._cells = cells
+            self._header = self._head()
+            self.virtual_size = Size(width, self._per_column + 1)
+            self._strips.clear()
+            self.refresh(layout=True)
+            return
+        changed = {
+            index % self._per_column + 1
+            for index, (old, new) in enumerate(zip(self._cells, cells, strict=True))
+            if old != new
+        }
+        self._cells = cells
+        for line in changed:
+            self._strips.pop(line, None)
+            self.refresh_lines(line)
 
     # ----------------------------------------------------------------- drawing
 

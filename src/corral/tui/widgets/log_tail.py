@@ -211,9 +211,14 @@ class LogTail(ScrollView, can_focus=True):
     # --------------------------------------------------------------- following
 
     def _to_end(self) -> None:
+        end = self.max_scroll_y
+        if self.scroll_y == end and self.scroll_target_y == end:
+            return  # already there: no repaint
         self._moving = True
         try:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # What scroll_end(animate=False, immediate=True) does, without building its
+            # callbacks four times a second.
+            self.scroll_target_y = self.scroll_y = end
         finally:
             self._moving = False
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import gc
 import time
 from collections.abc import Callable
@@ -25,9 +24,10 @@ _last = 0.0
 
 def _load_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, or None elsewhere (musl, macOS: nothing to do)."""
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
+        # The running program's own symbols (libc's among them), without
+        # `ctypes.util.find_library`, which runs `ldconfig -p` and costs imports.
+        libc = ctypes.CDLL(None)
         trim = libc.malloc_trim
     except (OSError, AttributeError):
         return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import os
 import signal
 from collections.abc import Callable
@@ -29,7 +28,9 @@ ExitCallback = Callable[[int], None]
 def become_subreaper() -> bool:
     """Ask Linux to make this process the reaper of its orphaned descendants."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The running program's own symbols, libc's among them: `ctypes.util.find_library`
+        # would run `ldconfig -p` and load tempfile, shutil and random to do it.
+        libc = ctypes.CDLL(None, use_errno=True)
         return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False

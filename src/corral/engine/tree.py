@@ -10,6 +10,10 @@ as dead (PM2 polls kill(pid, 0), which succeeds on a zombie).
 
 An orphan seen in no run's tree (it left within the sampling second) belongs to no app:
 `end_descendants`, which the daemon and `up` call as they exit, ends it with the rest.
+
+psutil is imported where a stop needs it, not at start: it costs an idle daemon about
+4 MiB of resident memory, and sampling and the check after
+a clean exit (`may_have_leftovers`) read /proc directly.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 TOKEN_VAR = "CORRAL_RUN"
 """Environment variable carrying a unique token per run, inherited by its descendants."""
@@ -75,6 +81,8 @@ class Lineage:
 
 
 def _children_map() -> dict[int, list[int]]:
+    import psutil
+
     children: dict[int, list[int]] = defaultdict(list)
     for proc in psutil.process_iter(["ppid"]):
         ppid = proc.info["ppid"]
@@ -112,6 +120,8 @@ def collect(
     MANAGED are the root pids of all runs this engine owns; their subtrees are never
     attributed to another run. LINEAGE adds the orphans last seen in this run's tree.
     """
+    import psutil
+
     children = _children_map()
     pids = set(_subtree(root, children)) if psutil.pid_exists(root) else set()
     me = os.getpid()
@@ -153,6 +163,8 @@ def our_children() -> set[int]:
     """Direct children of this process."""
     if HAS_CHILDREN_LISTS:
         return set(children_of(os.getpid()))
+    import psutil
+
     return {p.pid for p in psutil.Process().children()}
 
 
@@ -174,6 +186,8 @@ def may_have_leftovers(root: int, managed: set[int]) -> bool:
 
 def alive(proc: psutil.Process) -> bool:
     """True unless PROC is gone, replaced by another process, or a zombie."""
+    import psutil
+
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
@@ -182,6 +196,8 @@ def alive(proc: psutil.Process) -> bool:
 
 def send(procs: list[psutil.Process], sig: int, group: int | None = None) -> None:
     """Send SIG to GROUP (a process group id) and to each of PROCS, ignoring the departed."""
+    import psutil
+
     if group is not None:
         with contextlib.suppress(OSError):
             os.killpg(group, sig)
@@ -242,6 +258,8 @@ async def terminate(
 
 def descendants() -> list[psutil.Process]:
     """Every live descendant of this process (through the kernel's children lists)."""
+    import psutil
+
     found: list[psutil.Process] = []
     stack = list(our_children()) if HAS_CHILDREN_LISTS else []
     if not HAS_CHILDREN_LISTS:
@@ -287,6 +305,8 @@ async def end_descendants(grace_s: float = 1.0) -> int:
 
 
 def _just(root: int) -> list[psutil.Process]:
+    import psutil
+
     with contextlib.suppress(psutil.Error):
         return [psutil.Process(root)]
     return []

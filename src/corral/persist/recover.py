@@ -27,9 +27,10 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 from corral.engine.tree import TOKEN_VAR
 from corral.persist.state import Instance, State, boot_id, same_process
@@ -76,6 +77,8 @@ class Outcome:
 
 def leftovers(previous: State, root: str) -> dict[int, Instance | None]:
     """The old processes still alive, each with the instance it belonged to (if known)."""
+    import psutil  # only on a recovery: an idle daemon does without it
+
     by_id = {i.id: i for i in previous.instances}
     roots = {i.pid: i for i in previous.instances if i.pid and same_process(i.pid, i.create_time)}
     ours = {os.getpid()} | {p.pid for p in _parents()}
@@ -114,6 +117,8 @@ def leftovers(previous: State, root: str) -> dict[int, Instance | None]:
 
 
 def _parents() -> list[psutil.Process]:
+    import psutil
+
     try:
         return psutil.Process().parents()
     except psutil.Error:
@@ -138,6 +143,8 @@ def _int(env: list[bytes], prefix: bytes) -> int | None:
 
 async def stop(victims: dict[int, Instance | None]) -> int:
     """Stop VICTIMS: each its app's kill_signal, SIGKILL after its kill_timeout; the count."""
+    import psutil  # only on a recovery: an idle daemon does without it
+
     now = time.monotonic()
     pending: dict[int, tuple[psutil.Process, float]] = {}
     for pid, inst in victims.items():
@@ -174,6 +181,8 @@ def _signal(name: str) -> int:
 
 
 def _alive(proc: psutil.Process) -> bool:
+    import psutil
+
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:

@@ -10,7 +10,6 @@ in daemon.log: a typo must not stop the daemon that brings the apps back.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 
 FILE = "corral.toml"
@@ -31,10 +30,16 @@ def load(root: str) -> Settings:
     path = os.path.join(root, FILE)
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            raw = handle.read()
     except FileNotFoundError:
         return Settings()
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
+        return Settings(problems=(f"{path}: {exc}; using the defaults",))
+    import tomllib  # only when the file exists: the parser costs an idle daemon ~0.5 MiB
+
+    try:
+        data = tomllib.loads(raw.decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return Settings(problems=(f"{path}: {exc}; using the defaults",))
     problems = [f"{path}: unknown key {key!r}" for key in data if key != "autosave"]
     autosave = data.get("autosave", True)

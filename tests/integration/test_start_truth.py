@@ -38,7 +38,10 @@ def test_start_names_the_instances_that_failed_and_why(
     port = free_port()
     (tmp_path / "app.py").write_text((SERVERS / "http_server.py").read_text())
     monkeypatch.chdir(tmp_path)
-    argv = ["start", "app.py", "--name", "api", "-i", "4", "--no-shim", "--", "--port", str(port)]
+    # --min-uptime 3s: "up" means online that long; generous so that on a loaded machine
+    # the instances reach their bind() (and fail) before start judges them.
+    argv = ["start", "app.py", "--name", "api", "-i", "4", "--no-shim", "--min-uptime", "3s"]
+    argv += ["--", "--port", str(port)]
     code, out, _ = corral(*argv)
     assert code == 1, out
     failed = [line for line in out.splitlines() if "Address already in use" in line]

@@ -36,6 +36,9 @@ MAX_FDS = 4
 """File descriptors accepted with one read (a request carries one)."""
 MAX_LINE = 64 * 1024
 """A line longer than this is not a request: the channel is closed."""
+DETACH_GRACE_S = 0.1
+"""After the processes stopped accepting, time for requests on connections they had just
+accepted to arrive, before the stop signal (a bounded grace, not a synchronisation)."""
 
 Say = Callable[[str, str], None]
 
@@ -56,6 +59,7 @@ class Channel:
         self._buffer = b""
         self._fds: list[int] = []
         self._closed = False
+        self._controls: list[socket.socket] = []
         self._loop.add_reader(self.parent.fileno(), self._readable)
 
     def started(self) -> None:
@@ -71,6 +75,9 @@ class Channel:
             self._loop.remove_reader(self.parent.fileno())
         self.parent.close()
         self.child.close()
+        for conn in self._controls:
+            conn.close()
+        self._controls = []
         _close_fds(self._fds)
         self._fds = []
 
@@ -146,13 +153,43 @@ class Channel:
         self._send({"cmd": "NODE_HANDLE", "type": "net.Native", "msg": answer}, sock.fileno())
 
     def _python_listen(self, message: dict[str, Any], reply_fd: int) -> None:
-        with socket.socket(fileno=reply_fd) as reply:
-            try:
-                sock = self._acquire(message)
-            except OSError as exc:
+        reply = socket.socket(fileno=reply_fd)
+        try:
+            sock = self._acquire(message)
+        except OSError as exc:
+            with reply:
                 _reply(reply, _failure("listen", None, exc))
-                return
+            return
+        try:
             _reply(reply, {"ok": True}, sock.fileno())
+        except OSError:
+            reply.close()
+            return
+        reply.setblocking(False)
+        self._controls.append(reply)  # the process that holds the socket listens here
+
+    async def detach(self, timeout: float) -> None:
+        """Ask every process of the run that holds a shared socket (Python) to stop taking
+        connections, and wait (at most TIMEOUT) until each says so or is gone. Called
+        before the stop signal: a server that shuts down on the signal itself then
+        closes nothing it had just accepted."""
+        controls, self._controls = self._controls, []
+        if not controls:
+            return
+
+        async def one(conn: socket.socket) -> None:
+            with conn:
+                try:
+                    conn.send(b"detach\n", socket.MSG_DONTWAIT)
+                    await self._loop.sock_recv(conn, 64)
+                except OSError:
+                    pass
+
+        await asyncio.wait([asyncio.ensure_future(one(c)) for c in controls], timeout=timeout)
+        for conn in controls:
+            conn.close()
+        # Connections taken just before stay with the process; let their requests arrive.
+        await asyncio.sleep(DETACH_GRACE_S)
 
     def _send(self, message: dict[str, Any], fd: int | None = None) -> None:
         if self._closed:

@@ -43,6 +43,8 @@ from corral.figures import duration_text
 
 REASONS_KEPT = 20
 """Restart reasons remembered per process (shown by `describe`)."""
+DETACH_TIMEOUT_S = 0.5
+"""How long a stop waits for a run's processes to stop accepting on shared sockets."""
 DRAIN_TIMEOUT_S = 1.0
 """After a run's tree is dead its pipes reach EOF at once; this only guards odd fd sharing."""
 
@@ -370,6 +372,9 @@ class ManagedProcess:
     async def _terminate(self, run: Run, ending: Ending) -> bool:
         """Kill RUN's tree on purpose and settle its accounts; True if nothing survived."""
         run.ending = ending
+        if run.channel is not None and not run.exited.done():
+            # Its processes stop taking connections from the shared sockets first.
+            await run.channel.detach(DETACH_TIMEOUT_S)
         dead = await tree.terminate(
             run.pid,
             run.token,

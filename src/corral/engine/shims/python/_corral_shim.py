@@ -147,6 +147,8 @@ def _ask(sock, address):
         theirs.close()
         mine.settimeout(REPLY_TIMEOUT_S)
         data, ancdata, _flags, _addr = mine.recvmsg(65536, socket.CMSG_SPACE(fds.itemsize))
+        mine.settimeout(None)
+        kept = os.dup(mine.fileno())  # corral's control line to this process (see _control)
     finally:
         mine.close()
         theirs.close()
@@ -158,9 +160,11 @@ def _ask(sock, address):
     if answer.get("ok") and received:
         for extra in received[1:]:
             os.close(extra)
+        _control(kept)
         return received[0]
     for fd in received:
         os.close(fd)
+    os.close(kept)
     number = answer.get("errno") or errno.EADDRNOTAVAIL
     raise OSError(
         number,
@@ -204,12 +208,9 @@ def _handle_stop_signals():
         signal.signal(signum, _on_stop)
 
 
-def _on_stop(signum, frame):
-    import signal
-    import threading
-
-    # Stop taking connections: this process's shared fds now name a socket nobody
-    # connects to (closing or shutting down the shared one would hurt the others).
+def _detach():
+    """Stop taking connections: this process's shared fds now name a socket nobody
+    connects to (closing or shutting down the shared one would hurt the others)."""
     for sock in list(_shared):
         try:
             idle = socket.socket(sock.family, socket.SOCK_STREAM)
@@ -222,6 +223,38 @@ def _on_stop(signum, frame):
             idle.close()
         except OSError:
             pass
+
+
+def _control(fd):
+    """Serve corral's "detach" on the private socket of a request that got a socket:
+    corral asks before it signals an instance to stop, so even a server that shuts
+    down at once on the signal (aiohttp, a thread of Django's reloader) took nothing new."""
+    import threading
+
+    def loop():
+        conn = socket.socket(fileno=fd)
+        try:
+            while True:
+                data = conn.recv(64)
+                if not data:
+                    return
+                if b"detach" in data:
+                    _detach()
+                    conn.sendall(b"detached\n")
+        except OSError:
+            return
+        finally:
+            conn.detach()
+
+    thread = threading.Thread(target=loop, name="corral-shim", daemon=True)
+    thread.start()
+
+
+def _on_stop(signum, frame):
+    import signal
+    import threading
+
+    _detach()
     for number, default in _handled.items():
         signal.signal(number, default)
     main = threading.main_thread().ident

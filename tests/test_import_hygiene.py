@@ -17,7 +17,18 @@ UI = {"textual", "rich"}
 
 @pytest.mark.parametrize(
     "module",
-    ["corral.engine", "corral.config", "corral.cli.main", "corral.cli.up", "corral.cli.printer"],
+    [
+        "corral.engine",
+        "corral.config",
+        "corral.daemon",
+        "corral.daemon.main",
+        "corral.daemon.methods",
+        "corral.daemon.server",
+        "corral.persist.daemon",
+        "corral.cli.main",
+        "corral.cli.up",
+        "corral.cli.printer",
+    ],
 )
 def test_headless_import_loads_no_ui(module: str) -> None:
     """A fresh interpreter imports MODULE without loading textual or rich."""

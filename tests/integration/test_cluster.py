@@ -133,7 +133,7 @@ async def test_port_in_use_is_a_clear_error_and_nothing_starts(sup: Sup, port: i
         taken.listen()
         with pytest.raises(StartError, match=rf"app 'web': cannot listen on 127.0.0.1:{port}"):
             await s.add([app("sleeper.py", "ok"), cluster(port)])
-    assert await s.list() == []
+    assert await s.list_processes() == []
 
 
 async def test_restart_of_cluster_waits_in_backlog(sup: Sup, port: int) -> None:

@@ -258,7 +258,7 @@ async def test_async_client_is_a_supervisor_api(corral: Corral) -> None:
     assert stopped.status is ProcessState.STOPPED
     with pytest.raises(UnknownTarget):
         await api.restart("nope")
-    assert [p.name for p in await api.list()] == ["web"]
+    assert [p.name for p in await api.list_processes()] == ["web"]
     await stream.aclose()  # type: ignore[attr-defined]
 
 
@@ -377,5 +377,5 @@ async def test_async_client_gives_history_and_host(corral: Corral) -> None:
     assert len(samples) >= 2
     host = await client.host()
     assert host is not None and host.mem_total > 0
-    [info] = await client.list()
+    [info] = await client.list_processes()
     assert info.memory is not None and info.memory > 0

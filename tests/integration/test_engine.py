@@ -183,13 +183,13 @@ async def test_targets_delete_scale_and_ids(sup: Sup) -> None:
     await s.add([app("sleeper.py", "a", namespace="ns1"), app("sleeper.py", "b", namespace="ns1")])
     assert {p.name for p in await s.stop("ns1")} == {"a", "b"}
     with pytest.raises(UnknownTarget):
-        s.resolve("nope")
+        await s.list_processes("nope")
     scaled = await s.scale("a", 3)
     assert len(scaled) == 3 and sorted(p.instance for p in scaled) == [0, 1, 2]
     assert sum(p.status is S.ONLINE for p in scaled) == 2  # the new ones start
     assert len(await s.scale("a", 1)) == 1
     await s.delete("all")
-    assert await s.list() == []
+    assert await s.list_processes() == []
     [again] = await s.add([app("sleeper.py", "c")])
     assert again.id == 0  # ids start over once the table is empty
 
@@ -198,7 +198,7 @@ async def test_signal_reaches_main_process(sup: Sup) -> None:
     s, rec = sup
     await s.add([app("sleeper.py", autorestart=False)])
     await rec.wait_for(lambda ev: any(e.data == b"ready" for e in lines(ev)))  # handler is set
-    await s.signal("sleeper", "SIGTERM")
+    await s.signal("sleeper", signal="SIGTERM")
     await rec.wait_for(lambda _: s.get(0).state is S.STOPPED)
     assert s.get(0).exit_code == 0
 

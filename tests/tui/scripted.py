@@ -8,7 +8,7 @@ exactly what the UI asked for.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -154,35 +154,51 @@ class ScriptedAPI:
         self.calls.append(call)
         return []
 
-    async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
+    async def add(self, specs: Sequence[AppSpec], *, replace: bool = False) -> list[ProcessInfo]:
         return await self._record("add", len(specs))
 
-    async def start(self, target: str) -> list[ProcessInfo]:
-        return await self._record("start", target)
+    async def start(self, *targets: str) -> list[ProcessInfo]:
+        return await self._record("start", *targets)
 
-    async def stop(self, target: str) -> list[ProcessInfo]:
-        return await self._record("stop", target)
+    async def stop(self, *targets: str) -> list[ProcessInfo]:
+        return await self._record("stop", *targets)
 
-    async def restart(self, target: str) -> list[ProcessInfo]:
-        return await self._record("restart", target)
+    async def restart(
+        self,
+        *targets: str,
+        env: Mapping[str, str] | None = None,
+        toggle_watch: bool = False,
+        cron_restart: str | None = None,
+    ) -> list[ProcessInfo]:
+        return await self._record("restart", *targets)
 
-    async def reload(self, target: str) -> list[ProcessInfo]:
-        return await self._record("reload", target)
+    async def reload(
+        self, *targets: str, env: Mapping[str, str] | None = None
+    ) -> list[ProcessInfo]:
+        return await self._record("reload", *targets)
 
-    async def delete(self, target: str) -> list[ProcessInfo]:
-        return await self._record("delete", target)
+    async def delete(self, *targets: str) -> list[ProcessInfo]:
+        return await self._record("delete", *targets)
 
-    async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
-        return await self._record("signal", target, signal)
+    async def signal(self, *targets: str, signal: str) -> list[ProcessInfo]:
+        return await self._record("signal", *targets, signal)
 
-    async def reset(self, target: str) -> list[ProcessInfo]:
-        return await self._record("reset", target)
+    async def reset(self, *targets: str) -> list[ProcessInfo]:
+        return await self._record("reset", *targets)
 
-    async def scale(self, name: str, count: int) -> list[ProcessInfo]:
+    async def scale(self, name: str, count: int, *, relative: bool = False) -> list[ProcessInfo]:
         return await self._record("scale", name, count)
 
-    async def list(self) -> list[ProcessInfo]:
+    async def list_processes(self, *targets: str) -> list[ProcessInfo]:
         return [e.info for e in self.script if isinstance(e, StateChanged)]
+
+    async def history(self, pm_id: int) -> list[MetricsSample]:
+        """The script's samples already carry the history: nothing more to give."""
+        return []
+
+    async def host(self) -> HostSample | None:
+        """None: the header waits for the script's HostSample, as it would for a tick."""
+        return None
 
 
 def _checked(api: ScriptedAPI) -> SupervisorAPI:

@@ -31,7 +31,7 @@ class Snapshot:
         self.rows: list[ProcessInfo] = []
 
     async def poll(self) -> None:
-        self.rows = await self.client.list()
+        self.rows = await self.client.list_processes()
 
     def by_name(self, name: str) -> list[ProcessInfo]:
         return [row for row in self.rows if row.name == name]

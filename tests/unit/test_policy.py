@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from corral.config.spec import AppSpec
 from corral.engine.policy import (
     BACKOFF_CAP_MS,
     Decision,
     Ending,
     History,
-    Knobs,
     decide,
 )
 from corral.engine.states import ProcessState
@@ -18,7 +20,12 @@ from corral.engine.states import ProcessState
 CRASH_FAST = 10.0  # ms: well under the default min_uptime
 
 
-def crash_loop(knobs: Knobs, runs: int, uptime: float = CRASH_FAST) -> list[Decision]:
+def spec(**knobs: Any) -> AppSpec:
+    """An app with these restart settings (the policy reads nothing else of it)."""
+    return AppSpec("t", "t.py", "/", **knobs)
+
+
+def crash_loop(knobs: AppSpec, runs: int, uptime: float = CRASH_FAST) -> list[Decision]:
     history, out = History(), []
     for _ in range(runs):
         decision = decide(knobs, history, Ending.EXIT, uptime, 1)
@@ -31,20 +38,20 @@ def crash_loop(knobs: Knobs, runs: int, uptime: float = CRASH_FAST) -> list[Deci
 
 def test_default_crash_loop_errors_after_16_starts() -> None:
     """PM2's verified default: 16 starts, then errored with 15 restarts."""
-    decisions = crash_loop(Knobs(), 100)
+    decisions = crash_loop(spec(), 100)
     assert len(decisions) == 16
     assert decisions[-1].state is ProcessState.ERRORED
     assert sum(d.restarts for d in decisions) == 15
 
 
 def test_max_restarts_zero_errors_on_first_exit() -> None:
-    assert decide(Knobs(max_restarts=0), History(), Ending.EXIT, 5000, 0).state is (
+    assert decide(spec(max_restarts=0), History(), Ending.EXIT, 5000, 0).state is (
         ProcessState.ERRORED
     )
 
 
 def test_stable_run_resets_the_unstable_count() -> None:
-    knobs = Knobs(max_restarts=3)
+    knobs = spec(max_restarts=3)
     h = decide(knobs, History(), Ending.EXIT, CRASH_FAST, 1).history
     h = decide(knobs, h, Ending.EXIT, CRASH_FAST, 1).history
     assert h.unstable_restarts == 2
@@ -54,7 +61,7 @@ def test_stable_run_resets_the_unstable_count() -> None:
 
 def test_slow_crasher_restarts_forever_but_fast_one_after_window_still_errors() -> None:
     """Unlike PM2, a crash loop that starts late (after 16 s of life) is still caught."""
-    knobs = Knobs(max_restarts=4)
+    knobs = spec(max_restarts=4)
     h = decide(knobs, History(), Ending.EXIT, 60_000, 1).history  # lived a minute
     decisions = crash_loop(knobs, 10)
     assert decisions[-1].state is ProcessState.ERRORED
@@ -62,25 +69,25 @@ def test_slow_crasher_restarts_forever_but_fast_one_after_window_still_errors() 
 
 
 def test_autorestart_false_stops_and_never_waits() -> None:
-    d = decide(Knobs(autorestart=False, restart_delay=500), History(), Ending.EXIT, 10, 1)
+    d = decide(spec(autorestart=False, restart_delay=500), History(), Ending.EXIT, 10, 1)
     assert d.state is ProcessState.STOPPED  # PM2 leaves it in 'waiting restart'
 
 
 def test_stop_exit_codes() -> None:
-    knobs = Knobs(stop_exit_codes=(3,))
+    knobs = spec(stop_exit_codes=(3,))
     assert decide(knobs, History(), Ending.EXIT, 5000, 3).state is ProcessState.STOPPED
     assert decide(knobs, History(), Ending.EXIT, 5000, 4).restarts
     assert decide(knobs, History(), Ending.EXIT, 5000, None).restarts  # killed by a signal
 
 
 def test_restart_delay_waits() -> None:
-    d = decide(Knobs(restart_delay=250), History(), Ending.EXIT, 5000, 1)
+    d = decide(spec(restart_delay=250), History(), Ending.EXIT, 5000, 1)
     assert (d.state, d.delay_ms) == (ProcessState.WAITING_RESTART, 250)
 
 
 def test_exp_backoff_sequence_matches_pm2() -> None:
     """PM2's verified sequence for 100: 100,150,225,337,505,757,1135,1702,2553, cap 15000."""
-    knobs = Knobs(exp_backoff_restart_delay=100, max_restarts=1000)
+    knobs = spec(exp_backoff_restart_delay=100, max_restarts=1000)
     delays, h = [], History()
     for _ in range(20):
         d = decide(knobs, h, Ending.EXIT, 2000, 1)
@@ -91,7 +98,7 @@ def test_exp_backoff_sequence_matches_pm2() -> None:
 
 
 def test_exp_backoff_resets_after_30s_up() -> None:
-    knobs = Knobs(exp_backoff_restart_delay=100)
+    knobs = spec(exp_backoff_restart_delay=100)
     h = History(prev_backoff_ms=5000)
     assert decide(knobs, h, Ending.EXIT, 31_000, 1).delay_ms == 100
     assert decide(knobs, h, Ending.EXIT, 2_000, 1).delay_ms == 7500
@@ -99,14 +106,14 @@ def test_exp_backoff_resets_after_30s_up() -> None:
 
 def test_user_stop_and_triggers() -> None:
     h = History(unstable_restarts=5, prev_backoff_ms=900)
-    assert decide(Knobs(), h, Ending.USER_STOP, 10).state is ProcessState.STOPPED
+    assert decide(spec(), h, Ending.USER_STOP, 10).state is ProcessState.STOPPED
     for ending in (Ending.USER_RESTART, Ending.MEMORY, Ending.WATCH, Ending.CRON):
-        d = decide(Knobs(autorestart=False), h, ending, 10)
+        d = decide(spec(autorestart=False), h, ending, 10)
         assert (d.state, d.delay_ms, d.history) == (ProcessState.LAUNCHING, 0, History())
 
 
 knobs_st = st.builds(
-    Knobs,
+    spec,
     autorestart=st.booleans(),
     max_restarts=st.integers(0, 50),
     min_uptime=st.integers(0, 10_000),
@@ -125,7 +132,7 @@ history_st = st.builds(History, st.integers(0, 60), st.integers(0, BACKOFF_CAP_M
     st.none() | st.integers(0, 255),
 )
 def test_decisions_are_always_well_formed(
-    knobs: Knobs, history: History, ending: Ending, uptime: float, code: int | None
+    knobs: AppSpec, history: History, ending: Ending, uptime: float, code: int | None
 ) -> None:
     d = decide(knobs, history, ending, uptime, code)
     assert d.state in {
@@ -148,7 +155,7 @@ def test_decisions_are_always_well_formed(
 
 
 @given(knobs_st.filter(lambda k: k.autorestart and not k.stop_exit_codes))
-def test_a_crash_loop_always_ends_errored_within_max_restarts(knobs: Knobs) -> None:
+def test_a_crash_loop_always_ends_errored_within_max_restarts(knobs: AppSpec) -> None:
     decisions = crash_loop(knobs, knobs.max_restarts + 5, uptime=-1.0)
     assert decisions[-1].state is ProcessState.ERRORED
     assert len(decisions) == max(1, knobs.max_restarts)
@@ -156,7 +163,7 @@ def test_a_crash_loop_always_ends_errored_within_max_restarts(knobs: Knobs) -> N
 
 @given(knobs_st, st.lists(st.floats(0, 100_000), min_size=1, max_size=40))
 def test_unstable_count_is_the_trailing_run_of_short_uptimes(
-    knobs: Knobs, uptimes: list[float]
+    knobs: AppSpec, uptimes: list[float]
 ) -> None:
     h = History()
     for uptime in uptimes:

@@ -85,7 +85,10 @@ def _update(args: argparse.Namespace) -> int:
         before = f"{old.daemon.corral} (pid {old.daemon.extra.get('pid')})"
         rows = old.call("list")
         _kill(old)
-    entries = [{"spec": r["spec"], "status": r["status"]} for r in sorted(rows, key=_by_id)]
+    # Ids, the watch switch and the pause go along: runtime state is state (an older
+    # daemon's rows lack the last two, and the new one then derives them).
+    keys = ("spec", "status", "id", "watch_on", "paused")
+    entries = [{k: r.get(k) for k in keys} for r in sorted(rows, key=_by_id)]
     with session.connect() as client:
         restored = client.call("restore", entries=entries) if entries else []
         after = f"{client.daemon.corral} (pid {client.daemon.extra.get('pid')})"

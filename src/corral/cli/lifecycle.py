@@ -51,6 +51,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 action="store_true",
                 help="give the apps this shell's environment",
             )
+        if verb == "restart":
+            parser.add_argument(
+                "--watch", action="store_true", help="toggle watching (on if off, off if on)"
+            )
+            parser.add_argument(
+                "-c",
+                "--cron-restart",
+                "--cron",
+                dest="cron_restart",
+                metavar="PATTERN",
+                help="restart on this cron pattern from now on (0 removes it)",
+            )
         session.add_json_flag(parser)
         session.add_host_flags(parser)
         parser.set_defaults(module=__name__, action=verb)
@@ -147,7 +159,11 @@ def _again(client: Client, verb: str, args: argparse.Namespace) -> session.Resul
     if args.names:
         from corral.config.environment import user_environ  # not for stop/delete
 
-        params = {"env": user_environ()} if args.update_env else {}
+        params: dict[str, object] = {"env": user_environ()} if args.update_env else {}
+        if verb == "restart" and args.watch:
+            params["toggle_watch"] = True  # PM2's `restart --watch`
+        if verb == "restart" and args.cron_restart is not None:
+            params["cron_restart"] = args.cron_restart  # "0" removes it
         rows = targets.call(client, verb, args.names, **params)
         _something_found(rows, args.names)
     if args.specs:

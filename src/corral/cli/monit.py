@@ -114,9 +114,11 @@ def run(args: argparse.Namespace) -> int:
             return asyncio.run(_text(where, args.interval))
         except KeyboardInterrupt:
             return 0
-    from corral.tui.run import run_monit  # Textual loads only here
+    from corral.daemon.aclient import AsyncClient
+    from corral.tui.run import EVENT_WINDOW_MS, run_monit  # Textual loads only here
 
-    return run_monit(where.root, theme=args.theme, read_only=args.read_only)
+    client = AsyncClient(where, window_ms=EVENT_WINDOW_MS)
+    return run_monit(client, where.root, theme=args.theme, read_only=args.read_only)
 
 
 def _web(args: argparse.Namespace, hosts: list[str], where: Home) -> int:

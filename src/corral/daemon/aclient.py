@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import corral
@@ -17,7 +17,7 @@ from corral.config.spec import AppSpec
 from corral.daemon import protocol
 from corral.daemon.client import DaemonError, NotRunning
 from corral.daemon.trust import check_home, check_peer
-from corral.engine.api import UnknownTarget
+from corral.engine.api import BadArgument, Restored, UnknownTarget
 from corral.engine.events import Event, HostSample, MetricsSample, ProcessInfo, event_from_dict
 from corral.home import Home, home
 
@@ -28,7 +28,8 @@ Opener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter
 
 
 class AsyncClient:
-    """The daemon as a SupervisorAPI; UnknownTarget and DaemonError as the engine raises."""
+    """The daemon as a SupervisorAPI: the same commands, raising UnknownTarget and
+    BadArgument where the engine does (DaemonError for what only a daemon can fail at)."""
 
     def __init__(
         self,
@@ -97,32 +98,60 @@ class AsyncClient:
         rows = await self.call(method, **params)
         return [ProcessInfo.from_dict(row) for row in rows]
 
-    async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
-        return await self._infos("add", specs=[s.to_dict() for s in specs])
+    async def add(self, specs: Sequence[AppSpec], *, replace: bool = False) -> list[ProcessInfo]:
+        return await self._infos("add", specs=[s.to_dict() for s in specs], replace=replace)
 
-    async def start(self, target: str) -> list[ProcessInfo]:
-        return await self._infos("start", targets=[target])
+    async def restore(self, saved: Sequence[Restored]) -> list[ProcessInfo]:
+        """Bring back saved processes (see Supervisor.restore)."""
+        entries = [
+            {
+                "spec": e.spec.to_dict(),
+                "status": e.status,
+                "id": e.id,
+                "watch_on": e.watch_on,
+                "paused": e.paused,
+            }
+            for e in saved
+        ]
+        return await self._infos("restore", entries=entries)
 
-    async def stop(self, target: str) -> list[ProcessInfo]:
-        return await self._infos("stop", targets=[target])
+    async def start(self, *targets: str) -> list[ProcessInfo]:
+        return await self._infos("start", targets=list(targets))
 
-    async def restart(self, target: str) -> list[ProcessInfo]:
-        return await self._infos("restart", targets=[target])
+    async def stop(self, *targets: str) -> list[ProcessInfo]:
+        return await self._infos("stop", targets=list(targets))
 
-    async def reload(self, target: str) -> list[ProcessInfo]:
-        return await self._infos("reload", targets=[target])
+    async def restart(
+        self,
+        *targets: str,
+        env: Mapping[str, str] | None = None,
+        toggle_watch: bool = False,
+        cron_restart: str | None = None,
+    ) -> list[ProcessInfo]:
+        options: dict[str, Any] = {"toggle_watch": toggle_watch}
+        if env is not None:
+            options["env"] = dict(env)
+        if cron_restart is not None:
+            options["cron_restart"] = cron_restart
+        return await self._infos("restart", targets=list(targets), **options)
 
-    async def delete(self, target: str) -> list[ProcessInfo]:
-        return await self._infos("delete", targets=[target])
+    async def reload(
+        self, *targets: str, env: Mapping[str, str] | None = None
+    ) -> list[ProcessInfo]:
+        options = {} if env is None else {"env": dict(env)}
+        return await self._infos("reload", targets=list(targets), **options)
 
-    async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
-        return await self._infos("signal", signal=signal, targets=[target])
+    async def delete(self, *targets: str) -> list[ProcessInfo]:
+        return await self._infos("delete", targets=list(targets))
 
-    async def reset(self, target: str) -> list[ProcessInfo]:
-        return await self._infos("reset", targets=[target])
+    async def signal(self, *targets: str, signal: str) -> list[ProcessInfo]:
+        return await self._infos("signal", signal=signal, targets=list(targets))
 
-    async def scale(self, name: str, count: int) -> list[ProcessInfo]:
-        return await self._infos("scale", name=name, count=count)
+    async def reset(self, *targets: str) -> list[ProcessInfo]:
+        return await self._infos("reset", targets=list(targets))
+
+    async def scale(self, name: str, count: int, *, relative: bool = False) -> list[ProcessInfo]:
+        return await self._infos("scale", name=name, count=f"{count:+d}" if relative else count)
 
     async def history(self, pm_id: int) -> list[MetricsSample]:
         """PM_ID's recent samples from the daemon's ring, oldest first."""
@@ -135,8 +164,8 @@ class AsyncClient:
         sample = event_from_dict(raw) if raw else None
         return sample if isinstance(sample, HostSample) else None
 
-    async def list(self) -> list[ProcessInfo]:
-        return await self._infos("list")
+    async def list_processes(self, *targets: str) -> list[ProcessInfo]:
+        return await self._infos("list", **({"targets": list(targets)} if targets else {}))
 
     async def events(self) -> AsyncIterator[Event]:
         """Every process's state first, then live events, until the daemon goes away."""
@@ -168,4 +197,6 @@ def _error(body: object) -> Exception:
     message = str(body.get("message")) if isinstance(body, dict) else str(body)
     if code == protocol.ErrorCode.UNKNOWN_TARGET:
         return UnknownTarget(message)
+    if code == protocol.ErrorCode.BAD_PARAMS:
+        return BadArgument(message)
     return DaemonError(code, message)

@@ -28,8 +28,9 @@ class NotRunning(ConnectionError):
     """No daemon answers on the socket."""
 
 
-class DaemonError(Exception):
-    """The daemon answered with an error (its `code` says which kind)."""
+class DaemonError(RuntimeError):
+    """The daemon answered with an error (its `code` says which kind); a RuntimeError, as
+    the engine's own command failures are."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -79,7 +79,7 @@ def run(where: Home) -> int:
 
 
 async def _serve(where: Home) -> int:
-    from corral.daemon.methods import Methods
+    from corral.daemon.methods import RpcDispatcher
     from corral.daemon.server import AlreadyRunning, Server
     from corral.engine.supervisor import Supervisor
     from corral.persist.daemon import attach
@@ -97,10 +97,13 @@ async def _serve(where: Home) -> int:
     keeper = None
     try:
         async with supervisor:
-            methods = Methods(supervisor)
+            dispatcher = RpcDispatcher(supervisor)
             # Before serving: a daemon that died left apps to stop and bring back.
-            keeper = await attach(methods, where.root, log)
-            server = Server(methods, where, stop.set)
+            keeper, dispatcher.notice = await attach(
+                supervisor, where.root, log, dispatcher.restore
+            )
+            dispatcher.keeper = keeper
+            server = Server(dispatcher, where, stop.set)
             try:
                 try:
                     await server.start()

@@ -1,9 +1,11 @@
-"""Provides Methods: the RPC method table, each method a call on the Supervisor.
+"""Provides RpcDispatcher: each RPC method checks its params, runs the Supervisor command of
+the same name, and turns the ProcessInfos it returns into rows.
 
-Methods that change the process table run one at a time (one lock for the daemon), so
-commands from concurrent clients interleave whole and the table stays consistent; reads
-(`ping`, `list`) never wait for them. A method raises `MethodError` for anything the
-client should hear about; `UnknownTarget` becomes an `unknown_target` error.
+It never reaches into a process: what a command does (triggers, counters, reasons, events)
+is the Supervisor's, the same as in `corral up`. Methods that change the process table run
+one at a time (one lock for the daemon), so commands from concurrent clients interleave
+whole and the table stays consistent; reads (`ping`, `list`) never wait for them. A method
+raises `MethodError` for anything the client should hear about.
 
 Methods and params (every `targets` is a non-empty list of ids, names, namespaces, `all`):
 
@@ -13,10 +15,12 @@ Methods and params (every `targets` is a non-empty list of ids, names, namespace
                                                dump.json cannot be written (while it lasts)
     list     {targets?}                    -> [row]   (see rows.py)
     add      {specs: [spec], replace?}     -> [row]   replace: a running name restarts with it
-    restore  {entries: [{spec, status, id?}]} -> [row] one process per entry (update, resurrect);
-                                               a free id is given again
-    start|stop|reload|reset|delete {targets}          -> [row]
-    restart  {targets, env?}               -> [row]   env: layered over each spec's env first
+    restore  {entries: [{spec, status, id?, watch_on?, paused?}]} -> [row]  one process per
+                                               entry (update, resurrect); a free id is reused
+    start|stop|reset|delete {targets}      -> [row]
+    restart  {targets, env?, toggle_watch?, cron_restart?} -> [row]  env: layered over each
+                                               spec's env; cron_restart "0" removes the cron
+    reload   {targets, env?}               -> [row]
     signal   {signal, targets}             -> [row]
     scale    {name, count: N|"+N"|"-N"}    -> [row]
     kill                                   -> [row]   stops every app; the daemon then exits
@@ -31,30 +35,25 @@ Methods and params (every `targets` is a non-empty list of ids, names, namespace
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import pwd
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import corral
-from corral.config import limits
 from corral.daemon import protocol
 from corral.daemon.rows import row
 from corral.daemon.specs import spec_from_wire
-from corral.engine.api import ReloadFailed, StartError, UnknownTarget
-from corral.engine.events import event_to_dict
+from corral.engine.api import BadArgument, ReloadFailed, Restored, StartError, UnknownTarget
+from corral.engine.events import ProcessInfo, event_to_dict
 from corral.engine.logfiles import link_refusal, linked_paths
-from corral.engine.process import ManagedProcess
-from corral.engine.run import signal_number
-from corral.engine.supervisor import Supervisor, each
+from corral.engine.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from corral.persist.keeper import Keeper
 
 Params = dict[str, Any]
 Handler = Callable[[Params], Awaitable[Any]]
-Action = Callable[[ManagedProcess], Awaitable[None]]
 
 MUTATING = frozenset(
     {"add", "restore", "start", "stop", "restart", "reload", "reset", "delete", "signal"}
@@ -86,6 +85,31 @@ def _targets(params: Params) -> list[str]:
     return targets
 
 
+def _env(params: Params) -> dict[str, str] | None:
+    """restart/reload --update-env: the CLI's environment, checked."""
+    env = params.get("env")
+    if env is None:
+        return None
+    if not isinstance(env, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        raise _bad("env must be an object of strings")
+    return env
+
+
+def _restored(entry: object) -> Restored:
+    if not isinstance(entry, dict):
+        raise ValueError("an entry must be an object")
+    pm_id, watch_on, paused = entry.get("id"), entry.get("watch_on"), entry.get("paused")
+    return Restored(
+        spec_from_wire(entry.get("spec")),
+        str(entry.get("status")),
+        pm_id if type(pm_id) is int else None,
+        watch_on if isinstance(watch_on, bool) else None,
+        paused if isinstance(paused, bool) else None,
+    )
+
+
 def _user() -> str:
     try:
         return pwd.getpwuid(os.getuid()).pw_name
@@ -93,8 +117,8 @@ def _user() -> str:
         return str(os.getuid())
 
 
-class Methods:
-    """The daemon's RPC surface over one Supervisor."""
+class RpcDispatcher:
+    """The daemon's RPC surface: one Supervisor command per method."""
 
     def __init__(self, supervisor: Supervisor, keeper: Keeper | None = None) -> None:
         self.sup = supervisor
@@ -112,15 +136,15 @@ class Methods:
             "list": self.list_rows,
             "add": self.add,
             "restore": self.restore,
-            "start": self._simple(ManagedProcess.start),
-            "stop": self._simple(ManagedProcess.stop),
-            "reload": self.reload,
+            "start": self.start,
+            "stop": self.stop,
             "flush": self.flush,
             "history": self.history,
             "tail": self.tail,
             "host": self.host,
             "reload_logs": self.reload_logs,
             "restart": self.restart,
+            "reload": self.reload,
             "reset": self.reset,
             "delete": self.delete,
             "signal": self.signal,
@@ -148,6 +172,16 @@ class Methods:
             return await handler(params)
         except UnknownTarget as exc:
             raise MethodError(protocol.ErrorCode.UNKNOWN_TARGET, str(exc)) from None
+        except BadArgument as exc:
+            raise _bad(str(exc)) from None
+        except (StartError, ReloadFailed) as exc:
+            raise MethodError(protocol.ErrorCode.FAILED, str(exc)) from None
+        except OSError as exc:  # the system refused (a kill, a file): the method failed
+            raise MethodError(protocol.ErrorCode.FAILED, str(exc)) from None
+
+    def rows(self, infos: Iterable[ProcessInfo]) -> list[dict[str, Any]]:
+        """Wire rows for INFOS (CPU and memory come from the engine's 1 s sampler)."""
+        return [row(info, self.home, self.user) for info in infos]
 
     # ------------------------------------------------------------------ reads
 
@@ -164,7 +198,7 @@ class Methods:
             "version": corral.__version__,
             "protocol": protocol.PROTOCOL_VERSION,
             "home": self.sup.home,
-            "processes": len(self.sup.processes()),
+            "processes": sum(self.sup.counts().values()),
             "stats": {
                 **self.sup.stats(),
                 "persistence_failures": self.keeper.failures if self.keeper else 0,
@@ -172,12 +206,20 @@ class Methods:
         }
 
     async def list_rows(self, params: Params) -> list[dict[str, Any]]:
-        procs = self._resolve(_targets(params)) if "targets" in params else self.sup.processes()
-        return self.rows(procs)
+        targets = _targets(params) if "targets" in params else []
+        return self.rows(await self.sup.list_processes(*targets))
 
-    def rows(self, procs: Iterable[ManagedProcess]) -> list[dict[str, Any]]:
-        """Wire rows for PROCS (CPU and memory come from the engine's 1 s sampler)."""
-        return [row(p.info(), self.home, self.user) for p in procs]
+    async def history(self, params: Params) -> list[dict[str, Any]]:
+        """One process's recent samples (15 min at 1 Hz), so sparklines start full."""
+        pm_id = params.get("id")
+        if type(pm_id) is not int:
+            raise _bad("id must be a process id")
+        return [event_to_dict(sample) for sample in await self.sup.history(pm_id)]
+
+    async def host(self, _params: Params) -> dict[str, Any] | None:
+        """The machine's latest CPU, memory and load (None before the first tick)."""
+        sample = await self.sup.host()
+        return event_to_dict(sample) if sample else None
 
     # ---------------------------------------------------------------- changes
 
@@ -192,26 +234,7 @@ class Methods:
         for spec in specs:  # refused before anything starts (opening refuses them too)
             for path in linked_paths(spec, self.sup.home):
                 raise _bad(link_refusal(spec.name, path))
-        touched: list[ManagedProcess] = []
-        fresh = []
-        for spec in specs:
-            running = [p for p in self.sup.processes() if p.spec.name == spec.name]
-            if not (params.get("replace") and running):
-                fresh.append(spec)
-                continue
-            # PM2: starting a name that exists restarts it, with the new options.
-            for proc in running:
-                proc.replace_spec(spec)
-            await _each(running, ManagedProcess.restart)
-            if len(running) != spec.instances:
-                await self.sup.scale(spec.name, spec.instances)
-            touched += [p for p in self.sup.processes() if p.spec.name == spec.name]
-        try:
-            added = await self.sup.add(fresh)
-        except StartError as exc:
-            raise MethodError(protocol.ErrorCode.FAILED, str(exc)) from None
-        touched += [self.sup.get(info.id) for info in added]
-        return self.rows(touched)
+        return self.rows(await self.sup.add(specs, replace=params.get("replace") is True))
 
     async def restore(self, params: Params) -> list[dict[str, Any]]:
         """Recreate saved processes: one per entry, started unless it was stopped."""
@@ -219,55 +242,32 @@ class Methods:
         if not isinstance(entries, list):
             raise _bad("entries must be a list")
         try:
-            saved = [(spec_from_wire(e.get("spec")), e.get("status")) for e in entries]
-            ids = [e.get("id") for e in entries]
-        except (ValueError, TypeError, AttributeError) as exc:
+            saved = [_restored(entry) for entry in entries]
+        except (ValueError, TypeError) as exc:
             raise _bad(str(exc)) from None
-        created: list[ManagedProcess] = []
-        for (spec, _status), pm_id in zip(saved, ids, strict=True):
-            if type(pm_id) is int and pm_id >= 0:
-                self.sup.skip_ids_to(pm_id)
-            # Register stopped, then put the real spec back (instances, autostart intact).
-            [info] = await self.sup.add([dataclasses.replace(spec, instances=1, autostart=False)])
-            proc = self.sup.get(info.id)
-            proc.replace_spec(spec)
-            created.append(proc)
-        await _each(
-            [p for p, (_, status) in zip(created, saved, strict=True) if status != "stopped"],
-            ManagedProcess.start,
-        )
-        return self.rows(created)
+        return self.rows(await self.sup.restore(saved))
 
-    def _simple(self, action: Action) -> Handler:
-        async def handler(params: Params) -> list[dict[str, Any]]:
-            procs = self._resolve(_targets(params))
-            await _each(procs, action)
-            return self.rows(procs)
+    async def start(self, params: Params) -> list[dict[str, Any]]:
+        return self.rows(await self.sup.start(*_targets(params)))
 
-        return handler
+    async def stop(self, params: Params) -> list[dict[str, Any]]:
+        return self.rows(await self.sup.stop(*_targets(params)))
 
     async def restart(self, params: Params) -> list[dict[str, Any]]:
-        procs = self._resolve(_targets(params))
-        self._update_env(procs, params)
-        await _each(procs, ManagedProcess.restart)
-        return self.rows(procs)
+        cron = params.get("cron_restart")
+        if cron is not None and not isinstance(cron, str):
+            raise _bad("cron_restart must be a string")
+        infos = await self.sup.restart(
+            *_targets(params),
+            env=_env(params),
+            toggle_watch=params.get("toggle_watch") is True,
+            cron_restart=cron,
+        )
+        return self.rows(infos)
 
     async def reload(self, params: Params) -> list[dict[str, Any]]:
         """Rolling, zero-downtime for apps with shared sockets; a restart otherwise."""
-        procs = self._resolve(_targets(params))
-        self._update_env(procs, params)
-        try:
-            await self.sup.reload_each(procs)
-        except ReloadFailed as exc:
-            raise MethodError(protocol.ErrorCode.FAILED, str(exc)) from None
-        return self.rows(procs)
-
-    async def history(self, params: Params) -> list[dict[str, Any]]:
-        """One process's recent samples (15 min at 1 Hz), so sparklines start full."""
-        pm_id = params.get("id")
-        if type(pm_id) is not int:
-            raise _bad("id must be a process id")
-        return [event_to_dict(sample) for sample in self.sup.history(pm_id)]
+        return self.rows(await self.sup.reload(*_targets(params), env=_env(params)))
 
     async def tail(self, params: Params) -> dict[str, list[str]]:
         """The last `lines` lines (at most 10,000) of the `streams` files of processes `ids`,
@@ -295,90 +295,48 @@ class Methods:
             for path, lines in zip(paths, read, strict=True)
         }
 
-    async def host(self, _params: Params) -> dict[str, Any] | None:
-        """The machine's latest CPU, memory and load (None before the first tick)."""
-        sample = self.sup.host()
-        return event_to_dict(sample) if sample else None
-
-    async def flush(self, params: Params) -> list[dict[str, Any]]:
-        """Empty the log files of the targets (all processes without targets)."""
-        procs = self._resolve(_targets(params)) if params.get("targets") else self.sup.processes()
-        self.sup.logs.truncate([p.id for p in procs])
-        return self.rows(procs)
-
-    async def reload_logs(self, _params: Params) -> dict[str, Any]:
-        """Reopen every log file (after an external logrotate moved them)."""
-        self.sup.logs.reopen()
-        return {"reopened": True}
-
-    def _update_env(self, procs: list[ManagedProcess], params: Params) -> None:
-        """restart/reload --update-env: the CLI's environment over each spec's."""
-        env = params.get("env")
-        if env is not None:
-            if not isinstance(env, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in env.items()
-            ):
-                raise _bad("env must be an object of strings")
-            for proc in procs:
-                proc.replace_spec(dataclasses.replace(proc.spec, env={**proc.spec.env, **env}))
-
     async def reset(self, params: Params) -> list[dict[str, Any]]:
-        procs = self._resolve(_targets(params))
-        for proc in procs:
-            proc.reset()
-        return self.rows(procs)
+        return self.rows(await self.sup.reset(*_targets(params)))
 
     async def delete(self, params: Params) -> list[dict[str, Any]]:
-        targets = _targets(params)
-        procs = self._resolve(targets)  # every target must exist before anything goes
-        rows = []
-        for target in targets:
-            try:
-                rows += [row(i, self.home, self.user) for i in await self.sup.delete(target)]
-            except UnknownTarget:
-                continue  # an earlier target already took these
-        return rows if rows else self.rows(procs)
+        return self.rows(await self.sup.delete(*_targets(params)))
 
     async def signal(self, params: Params) -> list[dict[str, Any]]:
         name = params.get("signal")
         if not isinstance(name, str | int) or isinstance(name, bool):
             raise _bad("signal must be a name or a number")
-        try:
-            number = signal_number(str(name))
-        except (KeyError, ValueError):
-            raise _bad(f"unknown signal {name!r}") from None
-        procs = self._resolve(_targets(params))
-        for proc in procs:
-            proc.send_signal(number)
-        return self.rows(procs)
+        return self.rows(await self.sup.signal(*_targets(params), signal=str(name)))
 
     async def scale(self, params: Params) -> list[dict[str, Any]]:
         name, count = params.get("name"), params.get("count")
         if not isinstance(name, str) or not name:
             raise _bad("name must be a string")
-        current = len([p for p in self.sup.processes() if p.spec.name == name])
-        if not current:
-            raise UnknownTarget(f"process not found: {name}")
         text = str(count) if type(count) in (int, str) else ""
         body = text[1:] if text[:1] in ("+", "-") else text
         if not body.isdigit() or len(body) > 6:
             raise _bad("count must be N, +N or -N")
-        wanted = current + int(text) if text[0] in "+-" else int(text)
-        if wanted < 0:  # never a silent `delete`: scaling to 0 is said explicitly
-            raise _bad(f"cannot scale {name} to {wanted}: it has {current} instances")
-        if wanted > limits.MAX_INSTANCES:  # the bound a config file has (config/limits.py)
-            raise _bad(f"cannot scale {name} to {wanted}: at most {limits.MAX_INSTANCES}")
-        infos = await self.sup.scale(name, wanted)
-        return self.rows(self.sup.get(i.id) for i in infos)
+        infos = await self.sup.scale(name, int(text), relative=text[0] in "+-")
+        return self.rows(infos)
 
     async def kill(self, _params: Params) -> list[dict[str, Any]]:
         """Stop every app (gracefully, all at once); the server exits after replying."""
-        procs = self.sup.processes()
         if self.keeper is not None:
             self.keeper.freeze()  # the dump keeps the apps: `resurrect` brings them back
-        await _each(procs, ManagedProcess.stop)
+        infos = await self.sup.kill()
         self.killing = True
-        return self.rows(procs)
+        return self.rows(infos)
+
+    async def flush(self, params: Params) -> list[dict[str, Any]]:
+        """Empty the log files of the targets (all processes without targets)."""
+        targets = _targets(params) if params.get("targets") else []
+        return self.rows(await self.sup.flush(*targets))
+
+    async def reload_logs(self, _params: Params) -> dict[str, Any]:
+        """Reopen every log file (after an external logrotate moved them)."""
+        await self.sup.reload_logs()
+        return {"reopened": True}
+
+    # ------------------------------------------------------------------- dump
 
     async def save(self, params: Params) -> dict[str, Any]:
         """Write dump.json now (an empty list only with force, as PM2)."""
@@ -404,21 +362,3 @@ class Methods:
         if self.keeper is None:
             raise MethodError(protocol.ErrorCode.FAILED, "this daemon keeps no dump")
         return self.keeper
-
-    # ---------------------------------------------------------------- helpers
-
-    def _resolve(self, targets: list[str]) -> list[ManagedProcess]:
-        """The union of what each target names, in id order; any unknown target raises."""
-        found: dict[int, ManagedProcess] = {}
-        for target in targets:
-            for proc in self.sup.resolve(target):
-                found.setdefault(proc.id, proc)
-        return [found[k] for k in sorted(found)]
-
-
-async def _each(procs: Iterable[ManagedProcess], action: Action) -> None:
-    """The engine's `each`, its failure reported to the client as a failed method."""
-    try:
-        await each(procs, action)
-    except Exception as exc:
-        raise MethodError(protocol.ErrorCode.FAILED, str(exc) or type(exc).__name__) from None

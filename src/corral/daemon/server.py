@@ -24,7 +24,7 @@ from corral.daemon.admission import Admission, peer_allowed, peer_uid
 from corral.daemon.framing import CHUNK, LineReader
 from corral.daemon.log import log, printable
 from corral.daemon.memory import give_back_soon
-from corral.daemon.methods import MethodError, Methods
+from corral.daemon.methods import MethodError, RpcDispatcher
 from corral.daemon.protocol import ErrorCode, ProtocolError
 from corral.engine.events import LogLines, event_to_dict
 from corral.home import Home
@@ -51,7 +51,7 @@ class AlreadyRunning(RuntimeError):
 class Server:
     """Accepts clients on HOME's socket and serves METHODS to them."""
 
-    def __init__(self, methods: Methods, home: Home, on_kill: Any) -> None:
+    def __init__(self, methods: RpcDispatcher, home: Home, on_kill: Any) -> None:
         self.methods = methods
         self.home = home
         self.on_kill = on_kill

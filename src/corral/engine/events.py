@@ -62,7 +62,11 @@ class ProcessInfo:
     watching: bool = False
     """True while file changes restart this process (`watch` set, not stopped by the user)."""
     next_cron: float | None = None
-    """Wall-clock time of the next `cron_restart`, None when there is none."""
+    """Wall-clock time of the next `cron_restart`, None when there is none or it is paused."""
+    watch_on: bool = False
+    """The watch switch: watching resumes at the next start while it is on (saved)."""
+    paused: bool = True
+    """A user's stop holds watch and cron until the next start (saved); False once started."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; `from_dict` reverses it."""

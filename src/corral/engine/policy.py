@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from corral.config.spec import AppSpec
 from corral.engine.states import ProcessState
 
 BACKOFF_FACTOR = 1.5
@@ -44,18 +45,6 @@ REASON: dict[Ending, str] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Knobs:
-    """The restart knobs of an app (a projection of AppSpec, so the policy stays pure)."""
-
-    autorestart: bool = True
-    max_restarts: int = 16
-    min_uptime: int = 1000
-    restart_delay: int = 0
-    exp_backoff_restart_delay: int | None = None
-    stop_exit_codes: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class History:
     """What the policy remembers between runs of one process."""
 
@@ -83,7 +72,7 @@ class Decision:
 
 
 def decide(
-    knobs: Knobs,
+    knobs: AppSpec,
     history: History,
     ending: Ending,
     uptime_ms: float,
@@ -92,7 +81,9 @@ def decide(
     """Decide what follows the end of a run that lasted UPTIME_MS.
 
     Args:
-        knobs: the app's restart settings.
+        knobs: the app's spec; only its restart settings are read (autorestart,
+            max_restarts, min_uptime, restart_delay, exp_backoff_restart_delay,
+            stop_exit_codes), so AppSpec stays the one place they are declared.
         history: counters carried from earlier runs.
         ending: why the run ended.
         uptime_ms: how long the run lasted.

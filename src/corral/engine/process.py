@@ -33,7 +33,6 @@ from corral.engine.run import (
     Host,
     Run,
     how_it_ended,
-    knobs_of,
     resolve_exit,
     signal_number,
 )
@@ -79,7 +78,14 @@ class ManagedProcess:
         self.cpu_seconds: float = 0.0
         """CPU time of every run of this process's tree so far (a counter, for Prometheus)."""
         self.watching = False
+        """True while file changes restart this process (kept by the supervisor's triggers)."""
         self.next_cron: float | None = None
+        self.watch_on = bool(spec.watch)
+        """The watch switch (PM2's `restart --watch` flips it): watching resumes with the
+        next start while it is on. Saved with the process, like `paused`."""
+        self.paused = True
+        """True while a user's stop holds this process's triggers (watch, cron); a new
+        process is paused until its first start. A process that ended on its own is not."""
         self.sockets: SharedSockets | None = None
         """The app's shared listening sockets (cluster mode), owned by the supervisor."""
         self._lock = asyncio.Lock()
@@ -123,6 +129,8 @@ class ManagedProcess:
             cpu_seconds=self.cpu_seconds,
             watching=self.watching,
             next_cron=self.next_cron,
+            watch_on=self.watch_on,
+            paused=self.paused,
         )
 
     # -------------------------------------------------------------- commands
@@ -153,16 +161,17 @@ class ManagedProcess:
         """Stop (if running) and start again, with fresh crash-loop counters.
 
         DETAIL says why, for the lifecycle line and `describe` ("memory 212M > limit 200M").
+        A process that was not running is started, and that is not a restart: only a run
+        that was ended and replaced counts in `restarts` (PM2's restart_time).
         """
         async with self._lock:
             self._cancel_pending()
             self._say(f"restarting ({detail})")
+            decision = policy.decide(self.spec, self.history, ending, 0.0)
+            self.history = decision.history
             if self._run is not None:
                 await self._end(ending)
-            decision = policy.decide(knobs_of(self.spec), self.history, ending, 0.0)
-            self.history = decision.history
-            self._record(policy.REASON[ending], detail)
-            self.restarts += 1
+                self._count(policy.REASON[ending], detail)
             await self._launch()
 
     async def reload(self, ending: Ending = Ending.USER_RESTART, detail: str = "reload") -> bool:
@@ -183,8 +192,7 @@ class ManagedProcess:
                 self._cancel_pending()
                 if old is not None:
                     await self._end(Ending.USER_RESTART)
-                self.restarts += 1
-                self._record(policy.REASON[ending], detail)
+                    self._count(policy.REASON[ending], detail)
                 await self._launch()
                 return True
             self._say("reloading: starting a replacement")
@@ -206,8 +214,7 @@ class ManagedProcess:
                 return False
             await self._terminate(old, Ending.USER_RESTART)
             self.history = History()
-            self.restarts += 1
-            self._record(policy.REASON[ending], detail)
+            self._count(policy.REASON[ending], detail)
             self._set(ProcessState.ONLINE)
             return True
 
@@ -249,7 +256,7 @@ class ManagedProcess:
             except OSError as exc:
                 self._say(f"cannot start {spawn.argv_for(self.spec)[0]}: {exc}", "error")
                 self.exit_code, self.exit_signal = None, None
-                decision = policy.decide(knobs_of(self.spec), self.history, Ending.EXIT, 0.0)
+                decision = policy.decide(self.spec, self.history, Ending.EXIT, 0.0)
                 if self._apply(decision):
                     continue
             return
@@ -351,9 +358,7 @@ class ManagedProcess:
             run.ending = Ending.EXIT
             uptime = await self._finish(run, status)
             ending = Ending.USER_STOP if self.host.closing else Ending.EXIT
-            decision = policy.decide(
-                knobs_of(self.spec), self.history, ending, uptime, self.exit_code
-            )
+            decision = policy.decide(self.spec, self.history, ending, uptime, self.exit_code)
             if self._apply(decision):
                 await self._launch()
 
@@ -446,19 +451,18 @@ class ManagedProcess:
             self._set(ProcessState.STOPPED)
             return False
         how = how_it_ended(self.exit_code, self.exit_signal)
-        self._record("crash", how)
-        self.restarts += 1
         if decision.delay_ms <= 0:
             self._say(f"restarting now ({how})")
+            self._count("crash", how)
             return True
         self._say(f"restarting in {decision.delay_ms} ms ({decision.reason}; {how})")
         self._set(ProcessState.WAITING_RESTART)
         self._pending = asyncio.get_running_loop().create_task(
-            self._restart_later(decision.delay_ms)
+            self._restart_later(decision.delay_ms, how)
         )
         return False
 
-    async def _restart_later(self, delay_ms: int) -> None:
+    async def _restart_later(self, delay_ms: int, how: str) -> None:
         await asyncio.sleep(delay_ms / 1000)
         async with self._lock:
             if self._pending is not asyncio.current_task():
@@ -467,6 +471,8 @@ class ManagedProcess:
             if self.host.closing:
                 self._set(ProcessState.STOPPED)
                 return
+            # Counted now, when it happens: a start by hand meanwhile is no restart.
+            self._count("crash", how)
             await self._launch()
 
     def _cancel_pending(self) -> None:
@@ -503,6 +509,15 @@ class ManagedProcess:
 
     def _record(self, reason: str, detail: str) -> None:
         self.reasons.append(RestartReason(time.time(), reason, detail))
+
+    def _count(self, reason: str, detail: str) -> None:
+        """A restart happened: count it (PM2's restart_time) and say why."""
+        self.restarts += 1
+        self._record(reason, detail)
+
+    def publish_state(self) -> None:
+        """Tell every sink this process's current snapshot (its triggers changed, say)."""
+        self._publish_state()
 
     def _publish_state(self) -> None:
         self.host.publish(StateChanged(self.info(), time.time()))

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from corral.config.spec import AppSpec
-from corral.engine import policy
 from corral.engine.broker import Channel
 from corral.engine.events import Event
 from corral.engine.notify import NotifySocket
@@ -58,18 +57,6 @@ class Run:
     @property
     def pid(self) -> int:
         return self.popen.pid
-
-
-def knobs_of(spec: AppSpec) -> policy.Knobs:
-    """The policy's view of a spec."""
-    return policy.Knobs(
-        autorestart=spec.autorestart,
-        max_restarts=spec.max_restarts,
-        min_uptime=spec.min_uptime,
-        restart_delay=spec.restart_delay,
-        exp_backoff_restart_delay=spec.exp_backoff_restart_delay,
-        stop_exit_codes=spec.stop_exit_codes,
-    )
 
 
 def signal_number(name: str) -> int:

@@ -6,12 +6,14 @@ It implements SupervisorAPI in-process; the daemon wraps one and serves it over 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from corral.config import limits
 from corral.config.spec import AppSpec
-from corral.engine.api import ReloadFailed, StartError, UnknownTarget
+from corral.engine.api import BadArgument, ReloadFailed, Restored, StartError, UnknownTarget
 from corral.engine.events import (
     Event,
     HostSample,
@@ -27,8 +29,9 @@ from corral.engine.metrics import Sampler, Target
 from corral.engine.process import ManagedProcess
 from corral.engine.reaper import REAPER
 from corral.engine.run import signal_number
-from corral.engine.sockets import BindError, SharedSockets, SocketPool
+from corral.engine.sockets import SocketPool
 from corral.engine.states import ProcessState
+from corral.engine.table import ProcessTable
 from corral.engine.tree import Lineage
 from corral.engine.triggers import Triggers
 from corral.home import Home, resolve_home
@@ -46,7 +49,12 @@ async def each(procs: Iterable[ManagedProcess], action: Action) -> None:
 
 
 class Supervisor:
-    """Owns every managed process; commands take a target (id, name, namespace or `all`)."""
+    """Owns every managed process; it is the one place commands are carried out.
+
+    Every front end runs these commands (the daemon's RPC maps onto them one to one), so
+    what a command does to the triggers (watch, cron), the counters and the events is
+    the same from `corral up`, `monit`, or the CLI through the daemon. Commands take one
+    or more targets (ids, names, namespaces or `all`)."""
 
     def __init__(
         self,
@@ -59,17 +67,14 @@ class Supervisor:
         """Root pids of every live run, so tree walks never attribute one app's to another."""
         self.lineage = Lineage()
         """The run each descendant was last seen in (by the sampler), and our orphans."""
-        self._procs: dict[int, ManagedProcess] = {}
-        self._next_id = 0
+        self.pool = SocketPool()
+        """Every listening socket held for apps (declared or asked for on demand)."""
+        self._table = ProcessTable(self.pool)
         self._hub = Hub()
         self.logs = LogFiles(self.home, rotation, self._log_trouble)
         """Writes every line to its files; the first sink, so files never lag a viewer."""
         self._hub.add_sink(self.logs)
         self._table_lock = asyncio.Lock()
-        self.pool = SocketPool()
-        """Every listening socket held for apps (declared or asked for on demand)."""
-        self._sockets: dict[str, SharedSockets] = {}
-        """Each cluster app's declared sockets, by app name: they outlive every instance."""
         self._open = False
         self.closing = False
         """Set by `close` and `kill_now`: from then on nothing is restarted."""
@@ -108,9 +113,8 @@ class Supervisor:
             return
         self.closing = True
         await self._triggers.close()
-        await self._each(list(self._procs.values()), ManagedProcess.stop)
-        self._sockets.clear()
-        self.pool.close()
+        await self._each(list(self._table.procs.values()), ManagedProcess.stop)
+        self._table.close_sockets()
         if self._sampling is not None:
             self._sampling.cancel()
             self._sampling = None
@@ -135,93 +139,124 @@ class Supervisor:
         """`events`, gathered into lists of what arrives within WINDOW seconds (for RPC)."""
         now = time.time()
         return self._hub.subscribe_batches(
-            lambda: [StateChanged(p.info(), now) for p in self._procs.values()], window
+            lambda: [StateChanged(p.info(), now) for p in self._table.procs.values()], window
         )
 
     def events(self) -> AsyncIterator[Event]:
         """Each process's current state first, then live events."""
         now = time.time()
         return self._hub.subscribe(
-            lambda: [StateChanged(p.info(), now) for p in self._procs.values()]
+            lambda: [StateChanged(p.info(), now) for p in self._table.procs.values()]
         )
 
     # ------------------------------------------------------------------ table
 
-    def resolve(self, target: str) -> list[ManagedProcess]:
-        """The processes TARGET names: `all`, a name, a namespace, or an id (PM2's order)."""
-        procs = list(self._procs.values())
-        if target == "all":
-            return procs
-        found = [p for p in procs if p.spec.name == target]
-        if not found:
-            found = [p for p in procs if p.spec.namespace == target]
-        if not found and target.isdigit() and int(target) in self._procs:
-            found = [self._procs[int(target)]]
-        if not found:
-            raise UnknownTarget(f"process or namespace not found: {target}")
-        return found
-
     def get(self, pm_id: int) -> ManagedProcess:
-        """The process with id PM_ID."""
-        try:
-            return self._procs[pm_id]
-        except KeyError:
-            raise UnknownTarget(f"no process with id {pm_id}") from None
+        """The process with id PM_ID (UnknownTarget if there is none)."""
+        return self._table.get(pm_id)
 
-    def skip_ids_to(self, pm_id: int) -> bool:
-        """Give the next new process id PM_ID if no id so far reached it (resurrect and crash
-        recovery keep ids, so log files keep their names); False when it cannot."""
-        if pm_id < self._next_id:
-            return False
-        self._next_id = pm_id
-        return True
+    def processes(self) -> list[ManagedProcess]:
+        """Every managed process, in id order."""
+        return self._table.all()
 
-    async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
-        """Register one process per instance of each spec and start those with autostart."""
+    async def add(self, specs: Sequence[AppSpec], *, replace: bool = False) -> list[ProcessInfo]:
+        """Register one process per instance of each spec and start those with autostart.
+
+        With REPLACE, a spec whose name exists restarts that app with the new spec, scaled to
+        its instance count (PM2: starting a name that exists restarts it with new options).
+        """
+        touched: list[ManagedProcess] = []
+        fresh: list[AppSpec] = []
+        for spec in specs:
+            running = self._table.named(spec.name)
+            if not (replace and running):
+                fresh.append(spec)
+                continue
+            for proc in running:
+                proc.replace_spec(spec)
+                proc.watch_on = bool(spec.watch)
+            self._triggers.resume(running)
+            await self._each(running, ManagedProcess.restart)
+            if len(running) != spec.instances:
+                await self.scale(spec.name, spec.instances)
+            touched += self._table.named(spec.name)
         created: list[ManagedProcess] = []
         async with self._table_lock:
-            self._bind(specs)
-            for spec in specs:
+            self._table.bind(fresh)
+            for spec in fresh:
                 for _ in range(max(1, spec.instances)):
-                    created.append(self._create(spec))
+                    created.append(self._table.create(self, spec))
         starting = [p for p in created if p.spec.autostart]
         self._triggers.resume(starting)
         await self._each(starting, ManagedProcess.start)
-        return [p.info() for p in created]
+        return _infos(touched + created)
 
-    def _create(self, spec: AppSpec) -> ManagedProcess:
-        siblings = [p for p in self._procs.values() if p.spec.name == spec.name]
-        used = {p.instance for p in siblings}
-        instance = next(i for i in range(len(used) + 1) if i not in used)
-        increment = None
-        if spec.increment_var:
-            base = int(spec.env.get(spec.increment_var, "0") or 0)
-            values = [p.increment_value for p in siblings if p.increment_value is not None]
-            increment = max(values) + 1 if values else base
-        proc = ManagedProcess(self, self._next_id, spec, instance, increment)
-        proc.sockets = self._sockets.get(spec.name)
-        self._procs[proc.id] = proc
-        self._next_id += 1
-        proc._publish_state()
-        return proc
+    async def restore(self, saved: Sequence[Restored]) -> list[ProcessInfo]:
+        """Bring back saved processes, one per entry (resurrect, crash recovery, update):
+        each under its old id when free, with its watch switch and pause, started unless
+        it was stopped. An app whose sockets cannot be bound is skipped and said so."""
+        created: list[tuple[ManagedProcess, Restored]] = []
+        async with self._table_lock:
+            for entry in saved:
+                try:
+                    self._table.bind([entry.spec])
+                except StartError as exc:
+                    self._log_trouble(f"cannot restore {entry.spec.name}: {exc}")
+                    continue
+                if entry.id is not None and entry.id >= 0:
+                    self._table.skip_ids_to(entry.id)
+                proc = self._table.create(self, entry.spec)
+                proc.watch_on = bool(entry.spec.watch) if entry.watch_on is None else entry.watch_on
+                created.append((proc, entry))
+        self._triggers.resume(p for p, e in created if not _held(e))
+        await self._each([p for p, e in created if e.status != "stopped"], ManagedProcess.start)
+        return [p.info() for p, _ in created]
 
     # ---------------------------------------------------------------- commands
 
-    async def start(self, target: str) -> list[ProcessInfo]:
-        return await self._on(target, ManagedProcess.start, self._triggers.resume)
+    async def start(self, *targets: str) -> list[ProcessInfo]:
+        """Start what is not running; watch and cron resume."""
+        procs = self._table.resolve_all(targets)
+        self._triggers.resume(procs)  # triggers follow the command, before it takes effect
+        await self._each(procs, ManagedProcess.start)
+        return _infos(procs)
 
-    async def stop(self, target: str) -> list[ProcessInfo]:
-        return await self._on(target, ManagedProcess.stop, self._triggers.pause)
+    async def stop(self, *targets: str) -> list[ProcessInfo]:
+        """Stop and stay stopped; watch and cron pause until the next start."""
+        procs = self._table.resolve_all(targets)
+        self._triggers.pause(procs)
+        await self._each(procs, ManagedProcess.stop)
+        return _infos(procs)
 
-    async def restart(self, target: str) -> list[ProcessInfo]:
-        return await self._on(target, ManagedProcess.restart, self._triggers.resume)
+    async def restart(
+        self,
+        *targets: str,
+        env: Mapping[str, str] | None = None,
+        toggle_watch: bool = False,
+        cron_restart: str | None = None,
+    ) -> list[ProcessInfo]:
+        """Stop (if running) and start again; see SupervisorAPI.restart for the options."""
+        procs = self._table.resolve_all(targets)
+        cron = _cron_pattern(cron_restart)
+        self._update_env(procs, env)
+        if cron is not None:
+            for proc in procs:
+                proc.replace_spec(dataclasses.replace(proc.spec, cron_restart=cron or None))
+        if toggle_watch:
+            self._triggers.toggle_watch(procs)
+        self._triggers.resume(procs)
+        await self._each(procs, ManagedProcess.restart)
+        return _infos(procs)
 
-    async def reload(self, target: str) -> list[ProcessInfo]:
-        """Rolling reload of TARGET (see `reload_each`)."""
-        procs = self.resolve(target)
+    async def reload(
+        self, *targets: str, env: Mapping[str, str] | None = None
+    ) -> list[ProcessInfo]:
+        """Rolling reload of TARGETS (see `reload_each`); ReloadFailed names the failures."""
+        procs = self._table.resolve_all(targets)
+        self._update_env(procs, env)
         self._triggers.resume(procs)
         await self.reload_each(procs)
-        return [p.info() for p in procs]
+        return _infos(procs)
 
     async def reload_each(self, procs: list[ManagedProcess]) -> None:
         """Replace PROCS `reload_parallel` at a time, each only once its successor is ready
@@ -236,26 +271,18 @@ class Supervisor:
             names = ", ".join(f"{p.spec.name}[{p.id}]" for p in failed)
             raise ReloadFailed(f"reload failed for {names}: the replacement never got ready")
 
-    def _bind(self, specs: Sequence[AppSpec]) -> None:
-        """Bind the sockets of every new cluster app; on any failure none stays bound."""
-        fresh: dict[str, SharedSockets] = {}
-        for spec in specs:
-            if spec.listen and spec.name not in self._sockets and spec.name not in fresh:
-                sockets = SharedSockets(spec.listen, self.pool, spec.name)
-                try:
-                    sockets.bind()
-                except BindError as exc:
-                    for done in fresh.values():
-                        done.close()
-                    raise StartError(f"app {spec.name!r}: {exc.strerror}") from exc
-                fresh[spec.name] = sockets
-        self._sockets.update(fresh)
+    @staticmethod
+    def _update_env(procs: list[ManagedProcess], env: Mapping[str, str] | None) -> None:
+        """restart/reload --update-env: ENV over each spec's env, from the next run on."""
+        if env is not None:
+            for proc in procs:
+                proc.replace_spec(dataclasses.replace(proc.spec, env={**proc.spec.env, **env}))
 
-    async def delete(self, target: str) -> list[ProcessInfo]:
+    async def delete(self, *targets: str) -> list[ProcessInfo]:
         """Stop and remove; ids restart from 0 once the table is empty (as PM2)."""
-        procs = self.resolve(target)
+        procs = self._table.resolve_all(targets)
         await self._remove(procs)
-        return [p.info() for p in procs]
+        return _infos(procs)
 
     async def _remove(self, procs: list[ManagedProcess]) -> None:
         """Stop PROCS and drop them from the table; an app's sockets close with its last."""
@@ -263,75 +290,91 @@ class Supervisor:
         await self._each(procs, ManagedProcess.stop)
         self._sampler.forget(p.id for p in procs)
         async with self._table_lock:
-            for proc in procs:
-                if self._procs.pop(proc.id, None) is not None:
-                    self.publish(Removed(proc.id, proc.spec.name, time.time()))
-            left = {p.spec.name for p in self._procs.values()}
-            for name in {p.spec.name for p in procs} - left:
-                self._sockets.pop(name, None)
-                self.pool.release(name)
-            if not self._procs:
-                self._next_id = 0
+            for proc in self._table.drop(procs):
+                self.publish(Removed(proc.id, proc.spec.name, time.time()))
 
-    async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
-        """Send SIGNAL to each target's main process."""
-        sig = signal_number(signal)
-        procs = self.resolve(target)
+    async def signal(self, *targets: str, signal: str) -> list[ProcessInfo]:
+        """Send SIGNAL (a name or a number) to each target's main process."""
+        try:
+            sig = signal_number(str(signal))
+        except (KeyError, ValueError):
+            raise BadArgument(f"unknown signal {signal!r}") from None
+        procs = self._table.resolve_all(targets)
         for proc in procs:
             proc.send_signal(sig)
-        return [p.info() for p in procs]
+        return _infos(procs)
 
-    async def reset(self, target: str) -> list[ProcessInfo]:
-        procs = self.resolve(target)
+    async def reset(self, *targets: str) -> list[ProcessInfo]:
+        """Zero the restart counters (PM2's `reset`)."""
+        procs = self._table.resolve_all(targets)
         for proc in procs:
             proc.reset()
-        return [p.info() for p in procs]
+        return _infos(procs)
 
-    async def scale(self, name: str, count: int) -> list[ProcessInfo]:
-        """Add or remove instances of NAME until COUNT run (newest removed first)."""
-        procs = [p for p in self._procs.values() if p.spec.name == name]
+    async def scale(self, name: str, count: int, *, relative: bool = False) -> list[ProcessInfo]:
+        """Add or remove instances of NAME until COUNT run (COUNT more or fewer with
+        RELATIVE); the oldest are removed first and the newest kept, as PM2 does."""
+        procs = self._table.named(name)
         if not procs:
             raise UnknownTarget(f"process not found: {name}")
-        count = max(0, count)
-        if count > len(procs):
-            spec = procs[0].spec
+        wanted = len(procs) + count if relative else count
+        if wanted < 0:  # never a silent `delete`: scaling to 0 is said explicitly
+            raise BadArgument(f"cannot scale {name} to {wanted}: it has {len(procs)} instances")
+        if wanted > limits.MAX_INSTANCES:  # the bound a config file has (config/limits.py)
+            raise BadArgument(f"cannot scale {name} to {wanted}: at most {limits.MAX_INSTANCES}")
+        if wanted > len(procs):
+            spec = procs[-1].spec
             async with self._table_lock:
-                extra = [self._create(spec) for _ in range(count - len(procs))]
+                extra = [self._table.create(self, spec) for _ in range(wanted - len(procs))]
             self._triggers.resume(extra)
             await self._each(extra, ManagedProcess.start)
-        elif count < len(procs):
-            await self._remove(sorted(procs, key=lambda p: p.id)[count:])
-        return [p.info() for p in self._procs.values() if p.spec.name == name]
+        elif wanted < len(procs):
+            await self._remove(procs[: len(procs) - wanted])
+        return _infos(self._table.named(name))
+
+    async def kill(self) -> list[ProcessInfo]:
+        """Stop every process for good (the daemon exits next): nothing restarts any more."""
+        self.closing = True
+        procs = list(self._table.procs.values())
+        self._triggers.pause(procs)
+        await self._each(procs, ManagedProcess.stop)
+        return _infos(procs)
+
+    async def flush(self, *targets: str) -> list[ProcessInfo]:
+        """Empty the log files of TARGETS (of every process without targets)."""
+        procs = self._table.resolve_all(targets) if targets else list(self._table.procs.values())
+        self.logs.truncate([p.id for p in procs])
+        return _infos(procs)
+
+    async def reload_logs(self) -> None:
+        """Reopen every log file (after an external logrotate moved them)."""
+        self.logs.reopen()
 
     def kill_now(self) -> None:
         """SIGKILL every process tree at once; pending stops then finish immediately."""
         self.closing = True
-        for proc in self._procs.values():
+        for proc in self._table.procs.values():
             proc.kill_now()
-
-    def processes(self) -> list[ManagedProcess]:
-        """Every managed process, in id order."""
-        return list(self._procs.values())
 
     # ---------------------------------------------------------------- metrics
 
-    def history(self, pm_id: int) -> list[MetricsSample]:
+    async def history(self, pm_id: int) -> list[MetricsSample]:
         """PM_ID's recent samples, oldest first (15 min at 1 Hz), for sparklines."""
         self.get(pm_id)
         return self._sampler.history(pm_id)
 
-    def host(self) -> HostSample | None:
+    async def host(self) -> HostSample | None:
         """The machine's latest CPU, memory and load figures (None before the first tick);
         sampled every tick while subscribers watch, every fifth otherwise."""
         return self._sampler.last_host
 
     def _targets(self) -> tuple[list[Target], set[int]]:
-        running = [(p.id, p.pid, p.token) for p in self._procs.values()]
+        running = [(p.id, p.pid, p.token) for p in self._table.procs.values()]
         return [Target(i, pid, tok) for i, pid, tok in running if pid and tok], self.managed
 
     def _sampled(self, samples: list[MetricsSample], host: HostSample | None) -> None:
         latest = {sample.id: sample for sample in samples}
-        for proc in self._procs.values():
+        for proc in self._table.procs.values():
             sample = latest.get(proc.id)
             proc.cpu, proc.memory = (sample.cpu, sample.memory) if sample else (None, None)
             if sample is not None:
@@ -343,14 +386,6 @@ class Supervisor:
         self._triggers.check_memory(samples)
 
     # --------------------------------------------------------------- helpers
-
-    async def _on(
-        self, target: str, action: Action, first: Callable[[list[ManagedProcess]], None]
-    ) -> list[ProcessInfo]:
-        procs = self.resolve(target)
-        first(procs)  # watching and cron follow the command, before it takes effect
-        await self._each(procs, action)
-        return [p.info() for p in procs]
 
     _each = staticmethod(each)
 
@@ -365,10 +400,32 @@ class Supervisor:
     def counts(self) -> dict[ProcessState, int]:
         """How many processes are in each state."""
         out: dict[ProcessState, int] = {}
-        for proc in self._procs.values():
+        for proc in self._table.procs.values():
             out[proc.state] = out.get(proc.state, 0) + 1
         return out
 
-    async def list(self) -> list[ProcessInfo]:  # last: the name shadows the builtin below it
-        """Every process, in id order."""
-        return [p.info() for p in self._procs.values()]
+    async def list_processes(self, *targets: str) -> list[ProcessInfo]:
+        """The processes TARGETS name (every process without targets), in id order."""
+        return _infos(self._table.resolve_all(targets) if targets else self._table.procs.values())
+
+
+def _infos(procs: Iterable[ManagedProcess]) -> list[ProcessInfo]:
+    return [p.info() for p in procs]
+
+
+def _held(entry: Restored) -> bool:
+    """Whether ENTRY's watch and cron were paused by a user's stop (older dumps: stopped)."""
+    return entry.status == "stopped" if entry.paused is None else entry.paused
+
+
+def _cron_pattern(value: str | None) -> str | None:
+    """VALUE checked as `restart --cron-restart` gives it: None (unchanged), "" (removed,
+    PM2's 0) or a pattern; BadArgument otherwise."""
+    if value is None:
+        return None
+    from corral.config.coerce import cron
+
+    try:
+        return cron(value) or ""
+    except ValueError as exc:
+        raise BadArgument(f"cron_restart: {exc}") from None

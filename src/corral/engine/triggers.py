@@ -5,10 +5,12 @@ record, so the restart policy and `describe` see it like any other restart. A pr
 at most one triggered restart in flight; a trigger that comes meanwhile is dropped, since
 the restart it asks for is already happening.
 
-Which processes a trigger may touch follows the user's commands: start and restart make
-a process *active* (watching resumes, cron applies), stop pauses it, delete forgets it.
-A process that ended on its own stays active, so a file change or the cron time restarts
-a crashed or finished app (as in PM2), but never one the user stopped.
+Which processes a trigger may touch follows the user's commands, through two fields of
+each process that are saved with it (dump.json, state.json): `paused` (start and restart
+clear it, stop sets it, delete forgets the process) and `watch_on`, the watch switch
+(`restart --watch` flips it). A process that ended on its own is not paused, so a file
+change or the cron time restarts a crashed or finished app (as in PM2), but never one
+the user stopped.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import os
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Literal, Protocol
 
@@ -47,7 +50,6 @@ class Triggers:
 
     def __init__(self, table: Table) -> None:
         self._table = table
-        self._active: set[int] = set()
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._watcher: Watcher | None = None
         self._crons: dict[str, CronJob] = {}
@@ -56,36 +58,51 @@ class Triggers:
     # -------------------------------------------------------------- commands
 
     def resume(self, procs: Iterable[ManagedProcess]) -> None:
-        """A command started PROCS: watch their files, let their cron restart them."""
+        """A command started PROCS: watch their files (switch on), let their cron restart them."""
         for proc in procs:
-            self._active.add(proc.id)
-            spec = proc.spec  # may have changed since the last start (restart --update-env)
-            if spec.watch:
-                watcher = self._watcher or self._new_watcher()
-                rule = self._rule(proc)
-                if watcher.rule(proc.id) != rule:
-                    for problem in watcher.add(proc.id, rule):
-                        self._say(proc, f"watch: {problem}", "warn")
-                proc.watching = watcher.watches(proc.id)
-            elif self._watcher is not None:
-                self._watcher.remove(proc.id)
-                proc.watching = False
-            job = self._crons.get(spec.name)
-            if job is not None and job.expression != spec.cron_restart:
-                self._crons.pop(spec.name).cancel()
-                job = None
-            if spec.cron_restart:
-                job = job or self._new_cron(proc)
-                proc.next_cron = job.next_at if job else None
+            self.apply(proc, paused=False)
 
     def pause(self, procs: Iterable[ManagedProcess]) -> None:
         """A command stopped PROCS: no trigger restarts them until they are started again."""
         for proc in procs:
-            self._active.discard(proc.id)
+            self.apply(proc, paused=True)
+
+    def toggle_watch(self, procs: Iterable[ManagedProcess]) -> None:
+        """PM2's `restart --watch`: flip each one's watch switch (on watches the spec's paths,
+        or the cwd when the spec had none)."""
+        for proc in procs:
+            proc.watch_on = not proc.watch_on
+            if proc.watch_on and not proc.spec.watch:
+                proc.replace_spec(replace(proc.spec, watch=True))
+
+    def apply(self, proc: ManagedProcess, *, paused: bool | None = None) -> None:
+        """Bring PROC's watch and cron in line with its spec, switch and PAUSED (unchanged
+        when None); its snapshot is published when any of them changed, so the keeper
+        saves the new runtime state and front ends show it."""
+        before = (proc.watching, proc.next_cron, proc.paused)
+        if paused is not None:
+            proc.paused = paused
+        spec = proc.spec  # may have changed since the last start (restart --update-env)
+        if spec.watch and proc.watch_on and not proc.paused:
+            watcher = self._watcher or self._new_watcher()
+            rule = self._rule(proc)
+            if watcher.rule(proc.id) != rule:
+                for problem in watcher.add(proc.id, rule):
+                    self._say(proc, f"watch: {problem}", "warn")
+            proc.watching = watcher.watches(proc.id)
+        else:
             if self._watcher is not None:
                 self._watcher.remove(proc.id)
             proc.watching = False
-            proc.next_cron = None
+        job = self._crons.get(spec.name)
+        if job is not None and job.expression != spec.cron_restart:
+            self._crons.pop(spec.name).cancel()
+            job = None
+        if spec.cron_restart and not proc.paused:
+            job = job or self._new_cron(proc)
+        proc.next_cron = job.next_at if job is not None and not proc.paused else None
+        if (proc.watching, proc.next_cron, proc.paused) != before:
+            proc.publish_state()
 
     async def forget(self, procs: Sequence[ManagedProcess]) -> None:
         """PROCS are being deleted: pause them, let a restart in flight finish, drop their cron."""
@@ -200,7 +217,7 @@ class Triggers:
 
     def _cron_next(self, app: str, at: float) -> None:
         for proc in self._table.processes():
-            if proc.spec.name == app and proc.id in self._active:
+            if proc.spec.name == app and not proc.paused:
                 proc.next_cron = at
 
     def _cron_due(self, app: str) -> None:
@@ -208,7 +225,7 @@ class Triggers:
         if job is None:
             return
         for proc in self._table.processes():
-            if proc.spec.name == app and proc.id in self._active:
+            if proc.spec.name == app and not proc.paused:
                 self.fire(proc, Ending.CRON, f"cron {job.expression}")
 
     # --------------------------------------------------------------- helpers

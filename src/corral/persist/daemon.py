@@ -17,11 +17,19 @@ from corral.persist import settings, state
 from corral.persist.keeper import Keeper
 
 if TYPE_CHECKING:
-    from corral.daemon.methods import Methods
+    from corral.engine.supervisor import Supervisor
+    from corral.persist.recover import Restore
 
 
-async def attach(methods: Methods, root: str, log: Callable[[str], None]) -> Keeper:
-    """Recover if the previous daemon died, then keep state (and the dump) from now on."""
+async def attach(
+    sup: Supervisor, root: str, log: Callable[[str], None], restore: Restore
+) -> tuple[Keeper, str | None]:
+    """Recover if the previous daemon died, then keep state (and the dump) from now on.
+
+    RESTORE takes `{"entries": [...]}` as the daemon's `restore` method does (the daemon
+    passes its own, so persist never imports the daemon). Returns the keeper, and what
+    recovery did (a line for the user) if it did anything.
+    """
     config = settings.load(root)
     for problem in config.problems:
         log(problem)
@@ -31,23 +39,22 @@ async def attach(methods: Methods, root: str, log: Callable[[str], None]) -> Kee
         log(f"{exc}; nothing recovered")
         previous = None
     outcome = None
+    notice = None
     if previous is not None:
         from corral.persist.recover import recover
 
-        outcome = await recover(previous, root, methods.restore)
+        outcome = await recover(previous, root, restore)
         if outcome is None:
             log(f"state from another boot (daemon pid {previous.daemon_pid}) ignored")
         else:
-            line = outcome.line()
-            log(line)
-            methods.notice = line
-    keeper = Keeper(methods.sup, root, autosave=config.autosave, report=log)
-    methods.sup.add_sink(keeper)
-    methods.keeper = keeper
+            notice = outcome.line()
+            log(notice)
+    keeper = Keeper(sup, root, autosave=config.autosave, report=log)
+    sup.add_sink(keeper)
     keeper.write_state()
     if outcome is not None and outcome.restored and not outcome.failed:
         await keeper.sync_dump()
     elif outcome is not None and outcome.failed:
         # Saving without them would drop apps the user never deleted: keep the old dump.
         log("the dump was left as it was: some processes could not be restored")
-    return keeper
+    return keeper, notice

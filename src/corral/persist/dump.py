@@ -1,14 +1,20 @@
 """Provides dump.json: the saved process list that `resurrect` (and boot) brings back.
 
     {"format": "corral-dump", "version": 1, "corral": "0.1.0", "saved_at": 1732740001.2,
-     "apps": [{"id": 0, "name": "web", "status": "online", "spec": {...AppSpec...}}]}
+     "apps": [{"id": 0, "name": "web", "status": "online", "spec": {...AppSpec...},
+               "watch_on": true, "paused": false}]}
 
 One entry per process (PM2's dump holds one per process too), in id order, each with the
 app's full resolved config (`spec`, whose `env` is the whole child environment) and its
-desired state: `online`, or `stopped` when the user stopped it. Saving keeps the previous
-file as dump.json.bak; a dump.json that does not parse is never rotated over that backup
-nor deleted (as PM2 does): it is set aside as dump.json.broken-<time>, by `save` before it
-writes, and by `resurrect` once it has fallen back to the backup. `load` itself never writes.
+desired state: `online`, or `stopped` when the user stopped it, and its runtime state:
+`watch_on` (the watch switch, which `restart --watch` flips) and `paused` (a user's stop
+holds its watch and cron until the next start). Both are optional when read (a dump
+from before them: the switch follows the spec, and a stopped app is paused).
+
+Saving keeps the previous file as dump.json.bak; a dump.json that does not parse is never
+rotated over that backup nor deleted (as PM2 does): it is set aside as
+dump.json.broken-<time>, by `save` before it writes, and by `resurrect` once it has fallen
+back to the backup. `load` itself never writes.
 """
 
 from __future__ import annotations
@@ -60,9 +66,20 @@ class Entry:
     """AppSpec.to_dict() form; the daemon checks it again when it gets it."""
     id: int | None = None
     """The id it had, given again when free, so its log files stay the same."""
+    watch_on: bool | None = None
+    """Its watch switch (None: an older dump; then on when the spec watches)."""
+    paused: bool | None = None
+    """Whether a user's stop held its watch and cron (None: an older dump; then when stopped)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "status": self.status, "spec": self.spec}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "spec": self.spec,
+            "watch_on": self.watch_on,
+            "paused": self.paused,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +144,15 @@ def _entry(item: object, path: str, n: int) -> Entry:
     )
     if not isinstance(spec, dict) or not isinstance(name, str) or status not in DESIRED:
         raise DumpCorrupt(f"{path}: app #{n} lacks a name, a spec or a status online|stopped")
-    return Entry(name, str(status), spec, pm_id if type(pm_id) is int else None)
+    watch_on, paused = item.get("watch_on"), item.get("paused")
+    return Entry(
+        name,
+        str(status),
+        spec,
+        pm_id if type(pm_id) is int else None,
+        watch_on if isinstance(watch_on, bool) else None,
+        paused if isinstance(paused, bool) else None,
+    )
 
 
 def load(root: str) -> Loaded:

@@ -65,8 +65,9 @@ class Keeper:
         self.report = report
         """Where trouble is told (daemon.log); never raises."""
         self._loop = asyncio.get_running_loop()
-        self._seen: dict[int, tuple[int | None, str, AppSpec | None]] = {}
-        """Per id: the pid, desired state and spec last seen."""
+        self._seen: dict[int, tuple[int | None, str, AppSpec | None, tuple[bool, bool]]] = {}
+        """Per id: the pid, desired state, spec and runtime state (watch switch, paused)
+        last seen."""
         self._started: dict[int, float | None] = {}
         """create_time per live pid, looked up once per pid."""
         self._state_timer: asyncio.TimerHandle | None = None
@@ -97,10 +98,12 @@ class Keeper:
             before = self._seen.get(info.id)
             old_desired = before[1] if before else "online"
             desired = _desired(info.status, old_desired)
-            self._seen[info.id] = (info.pid, desired, info.spec)
+            runtime = (info.watch_on, info.paused)
+            self._seen[info.id] = (info.pid, desired, info.spec, runtime)
             listed = (
                 before is None
                 or desired != before[1]
+                or runtime != before[3]
                 or (info.spec is not before[2] and info.spec != before[2])
             )
             if listed:
@@ -146,6 +149,8 @@ class Keeper:
                     proc.spec.to_dict(),
                     pid,
                     self._started.get(pid) if pid else None,
+                    proc.watch_on,
+                    proc.paused,
                 )
             )
         snapshot = state.State(
@@ -190,7 +195,7 @@ class Keeper:
     def entries(self) -> list[dump.Entry]:
         """The table as dump entries, in id order (snapshots: safe to hand to a thread)."""
         return [
-            dump.Entry(p.spec.name, self.desired(p), p.spec.to_dict(), p.id)
+            dump.Entry(p.spec.name, self.desired(p), p.spec.to_dict(), p.id, p.watch_on, p.paused)
             for p in self.sup.processes()
         ]
 

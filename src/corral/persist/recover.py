@@ -202,7 +202,13 @@ async def recover(previous: State, root: str, restore: Restore) -> Outcome | Non
     if previous.closing:
         return outcome
     for inst in sorted(previous.instances, key=lambda i: i.id):
-        entry = {"spec": inst.spec, "status": inst.status, "id": inst.id}
+        entry = {
+            "spec": inst.spec,
+            "status": inst.status,
+            "id": inst.id,
+            "watch_on": inst.watch_on,
+            "paused": inst.paused,
+        }
         try:
             await restore({"entries": [entry]})
         except Exception as exc:

@@ -3,8 +3,12 @@
     {"format": "corral-state", "version": 1, "daemon_pid": 4242, "boot_id": "…",
      "closing": false,
      "processes": [{"id": 0, "name": "web", "status": "online", "spec": {…},
-                    "pid": 4300, "create_time": 1732740001.23}],
+                    "pid": 4300, "create_time": 1732740001.23,
+                    "watch_on": true, "paused": false}],
      "strays": [{"pid": 4377, "create_time": 1732740002.5, "id": 0}]}
+
+`watch_on` (the watch switch) and `paused` (a user's stop holds watch and cron) are the
+process's runtime state: recovery gives them back, so watching and cron go on as before.
 
 `strays` are the processes re-parented to the daemon (their parent died: double forks,
 daemonizers), with the app they were last seen under (`id`, null if none): when the
@@ -49,6 +53,10 @@ class Instance:
     pid: int | None = None
     create_time: float | None = None
     """The pid's start time (psutil create_time), to tell it from a reused pid."""
+    watch_on: bool | None = None
+    """Its watch switch (None: written by a corral that did not save it)."""
+    paused: bool | None = None
+    """Whether a user's stop holds its watch and cron (None: not saved)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +152,8 @@ def encode(state: State) -> bytes:
                 "spec": i.spec,
                 "pid": i.pid,
                 "create_time": i.create_time,
+                "watch_on": i.watch_on,
+                "paused": i.paused,
             }
             for i in state.instances
         ],
@@ -180,6 +190,8 @@ def read(root: str) -> State | None:
                 dict(p["spec"]),
                 int(p["pid"]) if p.get("pid") else None,
                 float(p["create_time"]) if p.get("create_time") is not None else None,
+                _flag(p.get("watch_on")),
+                _flag(p.get("paused")),
             )
             for p in body["processes"]
         ]
@@ -200,3 +212,7 @@ def read(root: str) -> State | None:
 
 def _id(value: object) -> int | None:
     return value if type(value) is int else None
+
+
+def _flag(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None

@@ -24,9 +24,8 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from corral.config.spec import AppSpec
-from corral.engine.api import SupervisorAPI
+from corral.engine.api import BACKEND_ERRORS, SupervisorAPI
 from corral.engine.events import PERSISTENCE, Event, Lifecycle
-from corral.tui.backend import fetch_history, fetch_host
 from corral.tui.colours import Colours
 from corral.tui.feed import Feed
 from corral.tui.history import recent_lines
@@ -195,14 +194,17 @@ class LiveApp(App[int]):
     @work(exclusive=True, group="engine", exit_on_error=False, description="engine events")
     async def consume(self) -> None:
         """Read the event stream for as long as the app runs, subscribing again if it breaks."""
-        host = await fetch_host(self.api)
+        try:
+            host = await self.api.host()
+        except BACKEND_ERRORS:  # the stream below reports the trouble, and retries
+            host = None
         if host is not None:
             self.post_message(HostSampled(host))
         first = True
         while True:
             try:
                 if not first:
-                    infos = await self.api.list()
+                    infos = await self.api.list_processes()
                     self.feed.board.keep_only(i.id for i in infos)
                     self._mark(Dirty.TABLE | Dirty.PANES | Dirty.HEADER)
                 async for event in self.api.events():
@@ -273,7 +275,10 @@ class LiveApp(App[int]):
 
     @work(group="history", exit_on_error=False, description="metrics history")
     async def _fetch_metrics(self, pm_id: int) -> None:
-        samples = await fetch_history(self.api, pm_id)
+        try:
+            samples = await self.api.history(pm_id)
+        except BACKEND_ERRORS:  # a process just deleted, a daemon gone: live points will do
+            return
         proc = self.feed.board.procs.get(pm_id)
         if samples and proc is not None:
             proc.merge_history(samples)

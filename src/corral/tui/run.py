@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from corral.config.load import Ecosystem
+from corral.engine.api import SupervisorAPI
 from corral.tui.app import CorralApp, make_app
 
 EVENT_WINDOW_MS = 100
@@ -81,20 +82,17 @@ def _report_start(app: CorralApp, task: asyncio.Task[object]) -> None:
     app.report_error(f"could not start: {task.exception()}")
 
 
-def run_monit(home: str | None = None, *, theme: str | None = None, read_only: bool = False) -> int:
-    """Attach to the daemon of HOME (starting it if needed) and show its apps."""
+def run_monit(
+    api: SupervisorAPI, home: str, *, theme: str | None = None, read_only: bool = False
+) -> int:
+    """Show the apps of the daemon (or the fleet) that API reaches, whose home is HOME ("":
+    no local log files), until the user quits; the apps keep running. The caller
+    connects: the TUI knows the daemon only as a SupervisorAPI."""
     problem = theme_problem(theme)
     if problem:
         print(f"corral: {problem}", file=sys.stderr)
         return 2
-    from corral.daemon.aclient import AsyncClient
-    from corral.daemon.launch import connect_or_start
-    from corral.home import home as resolve
-
-    where = resolve(home)
-    connect_or_start(where).close()
-    client = AsyncClient(where, window_ms=EVENT_WINDOW_MS)
-    app = make_app(client, source="monit", home=where.root, theme=theme, read_only=read_only)
+    app = make_app(api, source="monit", home=home, theme=theme, read_only=read_only)
     return asyncio.run(_run(app))
 
 

@@ -1,0 +1,76 @@
+"""The two backends every front end drives: the in-process Supervisor and the daemon
+through its client. Each contract test runs against both, so a behaviour only one of them
+has fails there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from corral.daemon.aclient import AsyncClient
+from corral.engine.api import SupervisorAPI
+from corral.engine.events import ProcessInfo
+from corral.engine.supervisor import Supervisor
+from tests.integration.test_daemon import Corral
+
+POLL_S = 0.05
+
+
+@pytest.fixture(params=["engine", "daemon"])
+async def api(
+    request: pytest.FixtureRequest, home: Path, no_leftovers: None
+) -> AsyncIterator[SupervisorAPI]:
+    """A SupervisorAPI on a private home: the engine in this process, or a real daemon
+    (stopped at teardown, with a check that none of its processes is left)."""
+    if request.param == "engine":
+        async with Supervisor(home) as supervisor:
+            yield supervisor
+        return
+    runner = Corral(home)
+    await asyncio.to_thread(runner.ok, "ping")
+    try:
+        yield AsyncClient(runner.home)
+    finally:
+        left = await asyncio.to_thread(runner.teardown)
+    assert not left, f"processes of {home} left behind: {left}"
+
+
+Check = Callable[[list[ProcessInfo]], bool]
+
+
+async def until(api: SupervisorAPI, check: Check, timeout: float = 15.0) -> list[ProcessInfo]:
+    """The process list once CHECK holds for it; fails the test after TIMEOUT seconds
+    (generous: the machine is shared and the daemon answers between its own work)."""
+    deadline = time.monotonic() + timeout
+    infos = await api.list_processes()
+    while not check(infos):
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met in {timeout} s: {[_brief(i) for i in infos]}")
+        await asyncio.sleep(POLL_S)
+        infos = await api.list_processes()
+    return infos
+
+
+async def holds(api: SupervisorAPI, check: Check, seconds: float) -> list[ProcessInfo]:
+    """The process list after CHECK held for SECONDS (the point of the test is that
+    nothing happens in that time); fails the moment it does not hold."""
+    deadline = time.monotonic() + seconds
+    while True:
+        infos = await api.list_processes()
+        assert check(infos), [_brief(i) for i in infos]
+        if time.monotonic() > deadline:
+            return infos
+        await asyncio.sleep(POLL_S)
+
+
+def _brief(info: ProcessInfo) -> str:
+    reasons = ",".join(r.reason for r in info.reasons)
+    return (
+        f"{info.name}[{info.id}] {info.status} restarts={info.restarts} "
+        f"watching={info.watching} next_cron={info.next_cron} reasons={reasons}"
+    )

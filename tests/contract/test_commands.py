@@ -7,8 +7,8 @@ import pytest
 from corral.engine.api import BadArgument, SupervisorAPI, UnknownTarget
 from corral.engine.events import ProcessInfo
 from corral.engine.states import ProcessState
-from tests.conftest import app
-from tests.contract.conftest import until
+from tests.contract.waits import until
+from tests.helpers import app
 
 pytestmark = pytest.mark.timeout(90)
 ONLINE, STOPPED = ProcessState.ONLINE, ProcessState.STOPPED

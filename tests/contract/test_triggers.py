@@ -12,8 +12,8 @@ from corral.config.spec import AppSpec
 from corral.engine.api import SupervisorAPI
 from corral.engine.events import ProcessInfo
 from corral.engine.states import ProcessState
-from tests.conftest import app
-from tests.contract.conftest import holds, until
+from tests.contract.waits import holds, until
+from tests.helpers import app
 
 pytestmark = pytest.mark.timeout(90)
 ONLINE, STOPPED = ProcessState.ONLINE, ProcessState.STOPPED

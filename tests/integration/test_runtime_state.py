@@ -17,10 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_daemon import SLEEPER, Corral, corral, gone, wait_until
-from tests.integration.test_persist import _unlocked
-
-__all__ = ["corral"]  # the fixture, re-exported for this module's tests
+from tests.helpers import SLEEPER, Corral, gone, unlocked, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 EVERY_SECOND = "* * * * * *"
@@ -88,7 +85,7 @@ def test_crash_recovery_keeps_watch_and_cron(corral: Corral, tmp_path: Path) -> 
     folder = setup(corral, tmp_path)
     old = corral.pid()
     os.kill(old, signal.SIGKILL)
-    wait_until(lambda: gone(old) and _unlocked(corral.home.pid_file), what="its death")
+    wait_until(lambda: gone(old) and unlocked(corral.home.pid_file), what="its death")
     code, _out, err = corral("list")
     assert code == 0 and "had died" in err, err
     still_working(corral, folder)

@@ -164,9 +164,13 @@ def _fleet(hosts: list[str], args: argparse.Namespace) -> int:
             return 0
         finally:
             api.close()
-    from corral.tui.run import run_fleet  # Textual loads only here
+    from corral.tui.run import EVENT_WINDOW_MS, run_monit  # Textual loads only here
 
-    return run_fleet(hosts, theme=args.theme, read_only=args.read_only)
+    api = FleetAPI(hosts, window_ms=EVENT_WINDOW_MS)
+    try:  # no local log files to read
+        return run_monit(api, "", theme=args.theme, read_only=args.read_only, cleanup=api.aclose)
+    finally:
+        api.close()
 
 
 async def _text(

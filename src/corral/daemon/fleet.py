@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from corral.config.spec import AppSpec
@@ -25,7 +25,7 @@ from corral.daemon.aclient import AsyncClient
 from corral.daemon.client import DaemonError, NotRunning
 from corral.daemon.protocol import ProtocolError
 from corral.daemon.remote import AsyncSshOpener
-from corral.engine.api import UnknownTarget
+from corral.engine.api import BadArgument, UnknownTarget
 from corral.engine.events import (
     Event,
     HostSample,
@@ -135,10 +135,20 @@ class FleetAPI:
         raise UnknownTarget(f"process not found: {target} (targets here are HOST/NAME or an id)")
 
     async def _fan(
-        self, target: str, call: Callable[[AsyncClient, str], Awaitable[list[ProcessInfo]]]
+        self,
+        targets: Sequence[str],
+        call: Callable[[AsyncClient, list[str]], Awaitable[list[ProcessInfo]]],
     ) -> list[ProcessInfo]:
-        """CALL on each host TARGET names; every host is tried, then the first error raised."""
-        routes = self._route(target)
+        """CALL once on each host TARGETS name, with that host's own targets (every target
+        is routed first, so an unknown one changes nothing); every host is tried, then
+        the first error raised."""
+        if not targets:
+            raise BadArgument("no target given")
+        per_host: dict[int, tuple[Host, list[str]]] = {}
+        for target in targets:
+            for host, local in self._route(target):
+                per_host.setdefault(host.index, (host, []))[1].append(local)
+        routes = list(per_host.values())
         results = await asyncio.gather(
             *(call(host.client, local) for host, local in routes), return_exceptions=True
         )
@@ -155,33 +165,52 @@ class FleetAPI:
 
     # --------------------------------------------------------------- commands
 
-    async def add(self, specs: Sequence[AppSpec]) -> list[ProcessInfo]:
+    async def add(self, specs: Sequence[AppSpec], *, replace: bool = False) -> list[ProcessInfo]:
         raise DaemonError("bad_params", "apps are added on each host, not through the fleet view")
 
-    async def start(self, target: str) -> list[ProcessInfo]:
-        return await self._fan(target, lambda c, t: c.start(t))
+    async def start(self, *targets: str) -> list[ProcessInfo]:
+        return await self._fan(targets, lambda c, t: c.start(*t))
 
-    async def stop(self, target: str) -> list[ProcessInfo]:
-        return await self._fan(target, lambda c, t: c.stop(t))
+    async def stop(self, *targets: str) -> list[ProcessInfo]:
+        return await self._fan(targets, lambda c, t: c.stop(*t))
 
-    async def restart(self, target: str) -> list[ProcessInfo]:
-        return await self._fan(target, lambda c, t: c.restart(t))
+    async def restart(
+        self,
+        *targets: str,
+        env: Mapping[str, str] | None = None,
+        toggle_watch: bool = False,
+        cron_restart: str | None = None,
+    ) -> list[ProcessInfo]:
+        return await self._fan(
+            targets,
+            lambda c, t: c.restart(
+                *t, env=env, toggle_watch=toggle_watch, cron_restart=cron_restart
+            ),
+        )
 
-    async def reload(self, target: str) -> list[ProcessInfo]:
-        return await self._fan(target, lambda c, t: c.reload(t))
+    async def reload(
+        self, *targets: str, env: Mapping[str, str] | None = None
+    ) -> list[ProcessInfo]:
+        return await self._fan(targets, lambda c, t: c.reload(*t, env=env))
 
-    async def delete(self, target: str) -> list[ProcessInfo]:
-        return await self._fan(target, lambda c, t: c.delete(t))
+    async def delete(self, *targets: str) -> list[ProcessInfo]:
+        return await self._fan(targets, lambda c, t: c.delete(*t))
 
-    async def signal(self, target: str, signal: str) -> list[ProcessInfo]:
-        return await self._fan(target, lambda c, t: c.signal(t, signal))
+    async def signal(self, *targets: str, signal: str) -> list[ProcessInfo]:
+        return await self._fan(targets, lambda c, t: c.signal(*t, signal=signal))
 
-    async def reset(self, target: str) -> list[ProcessInfo]:
-        return await self._fan(target, lambda c, t: c.reset(t))
+    async def reset(self, *targets: str) -> list[ProcessInfo]:
+        return await self._fan(targets, lambda c, t: c.reset(*t))
 
-    async def scale(self, name: str, count: int) -> list[ProcessInfo]:
+    async def scale(self, name: str, count: int, *, relative: bool = False) -> list[ProcessInfo]:
         [(host, local)] = self._route(name)
-        return [host.info(i) for i in await host.client.scale(local, count)]
+        scaled = await host.client.scale(local, count, relative=relative)
+        return [host.info(i) for i in scaled]
+
+    async def list_processes(self, *targets: str) -> list[ProcessInfo]:
+        if not targets:
+            return await self._fan(["all"], lambda c, _t: c.list_processes())
+        return await self._fan(targets, lambda c, t: c.list_processes(*t))
 
     async def history(self, pm_id: int) -> list[MetricsSample]:
         found = self.ids.pair(pm_id)
@@ -260,10 +289,6 @@ class FleetAPI:
 
     def _first_connected(self) -> Host | None:
         return next((h for h in self.hosts if h.connected), None)
-
-    # Last in the class: below it, `list` in an annotation would mean this method.
-    async def list(self) -> list[ProcessInfo]:
-        return await self._fan("all", lambda c, _t: c.list())
 
 
 def _note(host: Host, message: str, level: Any) -> Lifecycle:

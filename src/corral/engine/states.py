@@ -19,16 +19,32 @@ class ProcessState(StrEnum):
     ERRORED = "errored"
 
 
-S = ProcessState
-
 ALLOWED: dict[ProcessState, frozenset[ProcessState]] = {
-    S.STOPPED: frozenset({S.LAUNCHING}),
-    S.ERRORED: frozenset({S.LAUNCHING, S.STOPPED}),
+    ProcessState.STOPPED: frozenset({ProcessState.LAUNCHING}),
+    ProcessState.ERRORED: frozenset({ProcessState.LAUNCHING, ProcessState.STOPPED}),
     # A spawn can fail outright (exec error) and go straight to waiting/errored/stopped.
-    S.LAUNCHING: frozenset({S.ONLINE, S.STOPPING, S.WAITING_RESTART, S.ERRORED, S.STOPPED}),
-    S.ONLINE: frozenset({S.STOPPING, S.WAITING_RESTART, S.ERRORED, S.STOPPED, S.LAUNCHING}),
-    S.STOPPING: frozenset({S.STOPPED, S.ERRORED, S.LAUNCHING}),
-    S.WAITING_RESTART: frozenset({S.LAUNCHING, S.STOPPED}),
+    ProcessState.LAUNCHING: frozenset(
+        {
+            ProcessState.ONLINE,
+            ProcessState.STOPPING,
+            ProcessState.WAITING_RESTART,
+            ProcessState.ERRORED,
+            ProcessState.STOPPED,
+        }
+    ),
+    ProcessState.ONLINE: frozenset(
+        {
+            ProcessState.STOPPING,
+            ProcessState.WAITING_RESTART,
+            ProcessState.ERRORED,
+            ProcessState.STOPPED,
+            ProcessState.LAUNCHING,
+        }
+    ),
+    ProcessState.STOPPING: frozenset(
+        {ProcessState.STOPPED, ProcessState.ERRORED, ProcessState.LAUNCHING}
+    ),
+    ProcessState.WAITING_RESTART: frozenset({ProcessState.LAUNCHING, ProcessState.STOPPED}),
 }
 """Every legal move; anything else is a bug in the engine, so `check_transition` raises."""
 

@@ -83,31 +83,23 @@ def _report_start(app: CorralApp, task: asyncio.Task[object]) -> None:
 
 
 def run_monit(
-    api: SupervisorAPI, home: str, *, theme: str | None = None, read_only: bool = False
+    api: SupervisorAPI,
+    home: str,
+    *,
+    theme: str | None = None,
+    read_only: bool = False,
+    cleanup: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """Show the apps of the daemon (or the fleet) that API reaches, whose home is HOME ("":
     no local log files), until the user quits; the apps keep running. The caller
-    connects: the TUI knows the daemon only as a SupervisorAPI."""
+    connects (the TUI knows the daemon only as a SupervisorAPI); CLEANUP, if given, runs
+    on the UI's loop as it ends (the fleet closes its connections)."""
     problem = theme_problem(theme)
     if problem:
         print(f"corral: {problem}", file=sys.stderr)
         return 2
     app = make_app(api, source="monit", home=home, theme=theme, read_only=read_only)
-    return asyncio.run(_run(app))
-
-
-def run_fleet(hosts: list[str], *, theme: str | None = None, read_only: bool = False) -> int:
-    """Show the apps of every host in HOSTS, reached through ssh (see daemon/fleet.py)."""
-    from corral.daemon.fleet import FleetAPI
-
-    api = FleetAPI(hosts, window_ms=EVENT_WINDOW_MS)
-    try:
-        app = make_app(
-            api, source="monit", home="", theme=theme, read_only=read_only
-        )  # no local log files
-        return asyncio.run(_run(app, api.aclose))
-    finally:
-        api.close()
+    return asyncio.run(_run(app, cleanup))
 
 
 async def _run(app: CorralApp, cleanup: Callable[[], Awaitable[None]] | None = None) -> int:

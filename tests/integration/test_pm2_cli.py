@@ -103,6 +103,9 @@ def test_a_script_path_is_a_target(
     status = {r["name"]: r["status"] for r in rows(corral)}
     assert status == {"one": "stopped", "two": "stopped", "other": "online"}
     corral.ok("restart", "./sleeper.py")
+    status = {r["name"]: r["status"] for r in rows(corral)}
+    assert status == {"one": "online", "two": "online", "other": "online"}
+    corral.ok("restart", "./sleeper.py")  # they were stopped before: only now a restart
     assert {r["name"]: r["restarts"] for r in rows(corral)} == {"one": 1, "two": 1, "other": 0}
     corral.ok("reload", SLEEPER)
     corral.ok("delete", "sleeper.py")

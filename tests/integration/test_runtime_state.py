@@ -122,3 +122,23 @@ def _stays(check: Callable[[], bool], seconds: float) -> None:
     while time.monotonic() < deadline:
         assert check()
         time.sleep(0.05)
+
+
+def test_an_app_registered_without_autostart_gets_watch_and_cron_once_started(
+    corral: Corral, tmp_path: Path
+) -> None:
+    """The issue's fourth bug: started through the daemon, it got no watcher and no cron."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    watched = ("--watch", str(folder), "--watch-delay", "100")
+    corral.ok("start", SLEEPER, "--name", "late", "--no-autostart", *watched)
+    corral.ok("start", SLEEPER, "--name", "tick", "--no-autostart", "--cron", EVERY_SECOND)
+    now = rows(corral)
+    assert [now[n]["status"] for n in ("late", "tick")] == ["stopped", "stopped"]
+    assert now["late"]["watch"] is False and now["tick"]["next_cron"] is None
+    corral.ok("start", "late", "tick")
+    now = rows(corral)
+    assert now["late"]["watch"] is True and now["tick"]["next_cron"] is not None
+    (folder / "app.cfg").write_text("changed")
+    wait_until(lambda: causes(rows(corral)["late"], "watch") >= 1, what="a watch restart")
+    wait_until(lambda: causes(rows(corral)["tick"], "cron") >= 1, what="a cron restart")

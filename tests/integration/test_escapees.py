@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from corral.engine import Supervisor
+from corral.engine.events import Event, MetricsSample
 from tests.helpers import APPS, Corral, Recorder, Up, app, crash, eco, gone, recover, wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -122,8 +123,9 @@ async def test_the_engine_in_process_claims_it_too(
     await rec.wait_for(lambda _: pidfile.exists())
     grandchild = int(pidfile.read_text())
     try:
-        passes = len(s.history(0))
-        await rec.wait_for(lambda _: len(s.history(0)) >= passes + 2, timeout=20)
+        passes = len(await s.history(0))
+        # Two more sampler passes: each is one MetricsSample of process 0.
+        await rec.wait_for(lambda ev: samples_of(ev, 0) >= passes + 2, timeout=20)
         release.touch()
         await rec.wait_for(lambda _: psutil.Process(grandchild).ppid() == os.getpid())
         assert s.lineage.token_of(grandchild) == s.get(0).token
@@ -155,3 +157,7 @@ def test_up_leaves_no_orphan_behind(
     finally:
         if not gone(grandchild):
             os.kill(grandchild, signal.SIGKILL)
+
+
+def samples_of(events: list[Event], pm_id: int) -> int:
+    return sum(isinstance(e, MetricsSample) and e.id == pm_id for e in events)

@@ -142,3 +142,25 @@ def test_an_app_registered_without_autostart_gets_watch_and_cron_once_started(
     (folder / "app.cfg").write_text("changed")
     wait_until(lambda: causes(rows(corral)["late"], "watch") >= 1, what="a watch restart")
     wait_until(lambda: causes(rows(corral)["tick"], "cron") >= 1, what="a cron restart")
+
+
+def test_restart_watch_toggles_and_cron_zero_removes_through_the_cli(
+    corral: Corral, tmp_path: Path
+) -> None:
+    """PM2's `restart --watch` flips watching, `restart --cron 0` removes the cron; both
+    are runtime state, so a resurrect keeps what they set."""
+    setup(corral, tmp_path)
+    corral.ok("restart", "w", "--watch")
+    corral.ok("restart", "c", "--cron", "0")
+    now = rows(corral)
+    assert now["w"]["watch"] is False and now["w"]["watch_on"] is False
+    assert now["c"]["next_cron"] is None and now["c"]["spec"]["cron_restart"] is None
+    code, _out, err = corral("restart", "c", "--cron", "not a pattern")
+    assert code == 2 and "cron" in err
+    corral.ok("kill")
+    corral.ok("resurrect")
+    now = rows(corral)
+    assert now["w"]["status"] == "online" and now["w"]["watch"] is False
+    assert now["c"]["next_cron"] is None
+    corral.ok("restart", "w", "--watch")
+    assert rows(corral)["w"]["watch"] is True

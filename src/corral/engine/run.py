@@ -11,7 +11,6 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from corral.config.spec import AppSpec
 from corral.engine.broker import Channel
 from corral.engine.events import Event
 from corral.engine.notify import NotifySocket

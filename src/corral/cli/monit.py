@@ -121,6 +121,37 @@ def run(args: argparse.Namespace) -> int:
     return run_monit(api, where.root, theme=args.theme, read_only=args.read_only)
 
 
+def _web(args: argparse.Namespace, hosts: list[str], where: Home) -> int:
+    """`monit --web`: one monitor process per browser tab, served by textual-serve."""
+    from corral.config.listen import parse_local_server
+
+    if args.no_ui:
+        raise UsageError("--web serves the terminal UI; it does not go with --no-ui")
+    try:
+        parse_local_server(args.listen)
+    except ValueError as exc:
+        raise UsageError(f"--listen {exc}") from None
+    if not hosts:
+        from corral.daemon.launch import LaunchError, connect_or_start
+
+        try:
+            connect_or_start(where).close()  # once, rather than racing in every tab
+        except LaunchError as exc:
+            raise Failure(str(exc)) from None
+    tab = [*hosts]
+    tab += ["--read-only"] if args.read_only else []
+    tab += ["--theme", args.theme] if args.theme else []
+    from corral.tui.web import serve  # aiohttp and textual-serve load only here
+
+    return serve(
+        tab,
+        listen=args.listen,
+        token=args.token or None,
+        require_token=args.token is not None,
+        public_url=args.public_url,
+    )
+
+
 def _fleet(hosts: list[str], args: argparse.Namespace) -> int:
     """Watch HOSTS' daemons through ssh: one table, one tail, names as `HOST/NAME`."""
     from corral.daemon.fleet import FleetAPI

@@ -208,7 +208,7 @@ def test_another_address_gets_a_token_without_asking() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)  # 50 monitor processes start one after another: ~1 s each, idle
+@pytest.mark.timeout(600)  # 50 monitor processes start and quit: tens of CPU seconds
 def test_fifty_tabs_open_and_close_without_growing_the_server(home: Path) -> None:
     """50 websocket sessions (each starts and ends a monitor process): the server's RSS
     stays within 20 MB of where it was after the first."""
@@ -218,10 +218,12 @@ def test_fifty_tabs_open_and_close_without_growing_the_server(home: Path) -> Non
     web = Web(home)
 
     async def cycle(session: aiohttp.ClientSession) -> None:
-        # A tab that opens, draws its first frame (the monitor process is up), and closes.
+        # A tab that opens (the server has started its monitor once it answers a ping)
+        # and closes at once, before the monitor has drawn: the hardest moment to clean up.
         async with session.ws_connect(f"ws://127.0.0.1:{web.port}/ws?width=80&height=24") as ws:
-            while (await asyncio.wait_for(ws.receive(), WAIT_S)).type != aiohttp.WSMsgType.BINARY:
-                pass
+            await ws.send_json(["ping", "x"])
+            message = await asyncio.wait_for(ws.receive(), WAIT_S)
+            assert message.type == aiohttp.WSMsgType.TEXT
 
     async def run() -> list[int]:
         sizes = []
@@ -234,7 +236,8 @@ def test_fifty_tabs_open_and_close_without_growing_the_server(home: Path) -> Non
     try:
         sizes = asyncio.run(run())
         assert max(sizes) - sizes[0] < 20 * 1024 * 1024, sizes
-        deadline = time.monotonic() + WAIT_S
+        # 50 monitors started at once take a while to start and then quit: generous.
+        deadline = time.monotonic() + 4 * WAIT_S
         while children(web.proc.pid):  # every tab's monitor ends with its tab
             assert time.monotonic() < deadline, f"monitors left: {children(web.proc.pid)}"
             time.sleep(0.2)  # polling /proc, with a deadline

@@ -225,7 +225,6 @@ def pm2_fields(app: AppDef) -> dict[str, object]:
         "script": str(app.script),
         "interpreter": app.interpreter,
         "args": list(app.args),
-        "instances": app.instances,
         "restart_delay": app.restart_delay,
         "max_restarts": app.max_restarts,
         "min_uptime": app.min_uptime,
@@ -233,6 +232,10 @@ def pm2_fields(app: AppDef) -> dict[str, object]:
         "autorestart": app.autorestart,
         "env": dict(app.env),
     }
+    if app.instances != 1:
+        # Only when it matters: PM2 (and corral) name one instance's files NAME-out-ID.log
+        # once `instances` is given at all, and the scenarios read NAME-out.log.
+        fields["instances"] = app.instances
     if app.max_memory_restart:
         fields["max_memory_restart"] = app.max_memory_restart
     if app.time:

@@ -74,6 +74,12 @@ class CorralSession(Session):
 
     home_var = "CORRAL_HOME"
 
+    def start(self, ecosystem: Path) -> None:
+        # --no-wait: return as pm2's start does; the scenarios watch the apps themselves
+        # (and a crashing app, which `start` would now report with exit 1, is the point
+        # of some of them).
+        self.run("start", str(ecosystem), "--no-wait")
+
     def write_ecosystem(self, apps: list[AppDef], folder: Path) -> Path:
         path = folder / "ecosystem.toml"
         path.write_text(ecosystem_toml(apps))

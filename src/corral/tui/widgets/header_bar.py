@@ -67,9 +67,17 @@ class HeaderBar(Static):
         self.alarm = ""
         """Shown in the error colour while set: the daemon cannot save its list."""
         self._last: Text | None = None
+        self._board: Board | None = None
+
+    def on_resize(self) -> None:
+        # The host figures sit at the right edge: a header drawn before its width was
+        # known (the first frame) must be laid out again once it is.
+        if self._board is not None:
+            self.show(self._board)
 
     def show(self, board: Board) -> None:
         """Redraw if anything visible changed."""
+        self._board = board
         counts = board.counts()
         text = Text()
         text.append("corral", style="bold")

@@ -337,3 +337,18 @@ def said(events: list[Event], pattern: str, text: bool = False) -> list[str]:
     if not text:
         found += [e.message for e in events if isinstance(e, Lifecycle)]
     return [t for t in found if re.search(pattern, t, re.IGNORECASE)]
+
+
+def tmux(socket: str, *argv: str) -> str:
+    """Run `tmux -S SOCKET ARGV…` (a private server, never the user's, even from inside
+    tmux) and return what it printed."""
+    env = {k: v for k, v in os.environ.items() if k != "TMUX"}
+    done = subprocess.run(
+        ["tmux", "-S", socket, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=True,
+    )
+    return done.stdout

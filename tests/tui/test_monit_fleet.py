@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shlex
 import shutil
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.fleet import CORRAL, Fleet
-from tests.helpers import APPS
+from tests.helpers import APPS, tmux
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -42,16 +41,7 @@ class Screen:
         self.last = ""
 
     def tmux(self, *argv: str) -> str:
-        env = {k: v for k, v in os.environ.items() if k != "TMUX"}
-        done = subprocess.run(
-            ["tmux", "-S", self.socket, *argv],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-            check=True,
-        )
-        return done.stdout
+        return tmux(self.socket, *argv)
 
     def wait_for(self, check: Callable[[str], object], what: str) -> str:
         deadline = time.monotonic() + WAIT_S

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shlex
 import shutil
@@ -24,7 +23,7 @@ from typing import NoReturn
 
 import pytest
 
-from tests.helpers import APPS, Corral
+from tests.helpers import APPS, Corral, tmux
 from tests.sshd import SshKit
 
 pytestmark = [
@@ -68,16 +67,7 @@ class Monit:
         self.last = ""
 
     def tmux(self, *argv: str) -> str:
-        env = {k: v for k, v in os.environ.items() if k != "TMUX"}  # even inside tmux
-        done = subprocess.run(
-            ["tmux", "-S", self.socket, *argv],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-            check=True,
-        )
-        return done.stdout
+        return tmux(self.socket, *argv)
 
     def screen(self, *, escapes: bool = False) -> str:
         """What the pane shows now; with ESCAPES, its colours and attributes too."""

@@ -65,7 +65,11 @@ class AsyncClient:
         if "error" in message:
             writer.close()
             raise _error(message["error"])
-        daemon = protocol.parse_hello(message)
+        try:
+            daemon = protocol.parse_hello(message)
+        except protocol.ProtocolError as exc:
+            writer.close()
+            raise DaemonError(exc.code, f"not a corral daemon: {exc}") from None
         if daemon.version != protocol.PROTOCOL_VERSION:
             writer.close()
             raise DaemonError(
@@ -178,7 +182,7 @@ class AsyncClient:
                 message = await _receive(reader)
                 if "events" in message:
                     for data in message["events"]:
-                        yield event_from_dict(data)
+                        yield _event(data)
                 elif "error" in message:
                     raise _error(message["error"])
         finally:
@@ -189,7 +193,23 @@ async def _receive(reader: asyncio.StreamReader) -> dict[str, Any]:
     line = await reader.readline()
     if not line.endswith(b"\n"):
         raise NotRunning("the daemon closed the connection")
-    return protocol.decode(line)
+    try:
+        return protocol.decode(line)
+    except protocol.ProtocolError as exc:
+        raise DaemonError(exc.code, f"the daemon sent a bad message: {exc}") from None
+
+
+def _event(data: object) -> Event:
+    """One event of a `subscribe` stream; a malformed one is the daemon's error (a
+    DaemonError, so front ends need to expect only BACKEND_ERRORS)."""
+    try:
+        if not isinstance(data, dict):
+            raise TypeError(f"an event must be an object, not {type(data).__name__}")
+        return event_from_dict(data)
+    except (LookupError, TypeError, ValueError) as exc:
+        raise DaemonError(
+            protocol.ErrorCode.BAD_JSON, f"the daemon sent a bad event: {exc!r}"
+        ) from None
 
 
 def _error(body: object) -> Exception:

@@ -22,10 +22,9 @@ from typing import Any
 
 from corral.config.spec import AppSpec
 from corral.daemon.aclient import AsyncClient
-from corral.daemon.client import DaemonError, NotRunning
-from corral.daemon.protocol import ProtocolError
+from corral.daemon.client import DaemonError
 from corral.daemon.remote import AsyncSshOpener
-from corral.engine.api import BadArgument, UnknownTarget
+from corral.engine.api import BACKEND_ERRORS, BadArgument, UnknownTarget
 from corral.engine.events import (
     Event,
     HostSample,
@@ -252,7 +251,7 @@ class FleetAPI:
                     if mapped is not None:
                         await queue.put(mapped)
                 reason = "the daemon closed the connection"
-            except (NotRunning, OSError, DaemonError, ProtocolError, ValueError) as exc:
+            except BACKEND_ERRORS as exc:
                 reason = str(exc)
             reason = host.opener.last_error() or reason
             await self._disconnected(host, reason, delay, queue)

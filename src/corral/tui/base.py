@@ -211,7 +211,7 @@ class LiveApp(App[int]):
                     if not self._connected:
                         self.post_message(Connection(True))
                     self._take(event)
-            except Exception as exc:  # daemon gone, stream lagged, a bad message: say, retry
+            except BACKEND_ERRORS as exc:  # daemon gone, stream lagged, a bad message: retry
                 self.post_message(Connection(False, str(exc) or type(exc).__name__))
             first = False
             await asyncio.sleep(RETRY_S)
@@ -477,11 +477,13 @@ class LiveApp(App[int]):
         """Send one command to the backend without blocking the UI; report failures."""
         self._command(label, call)
 
-    @work(group="commands", exit_on_error=False, description="command")
+    @work(group="commands", description="command")
     async def _command(self, label: str, call: Coroutine[Any, Any, object]) -> None:
+        # What a backend may raise is said and the UI stays up; anything else is a bug in
+        # corral, and Textual's traceback says where.
         try:
             await call
         except LookupError as exc:
             self.notify(f"{label}: {exc}", severity="error")
-        except Exception as exc:  # the daemon may refuse; the UI must stay up and say so
+        except BACKEND_ERRORS as exc:
             self.notify(f"{label} failed: {exc}", severity="error", timeout=6)

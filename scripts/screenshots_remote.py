@@ -98,7 +98,7 @@ async def shoot_fleet(out: Path, wait: float) -> None:
 
     api = FleetAPI(list(HOSTS), window_ms=100)
     try:
-        app = make_app(api, source="monit", home="")
+        app = make_app(api, source="fleet", home="")
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause(wait)
             app.save_screenshot("fleet.svg", path=str(out))

@@ -79,7 +79,14 @@ def test_monit_shows_two_hosts_acts_on_one_and_survives_a_drop(
     env = {**fleet.env, "CORRAL_HOME": str(fleet.homes["local"]), "TERM": "xterm-256color"}
     screen = Screen(tmp_path, [CORRAL, "monit", "fa", "fb"], env)
     try:
-        screen.wait_for(lambda s: "fa/alpha" in s and "fb/beta" in s, "both hosts' apps")
+        screen.wait_for(
+            lambda s: (
+                re.search(r"\bhost\s+name\b", s)
+                and re.search(r"\bfa\s+alpha\b", s)
+                and re.search(r"\bfb\s+beta\b", s)
+            ),
+            "both hosts' apps, each host in its column",
+        )
         screen.wait_for(
             lambda s: re.search(r"fb/beta\[\d+\] \| line", s), "beta's lines in the tail"
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from corral.tui.app import CorralApp
+from corral.engine.events import Event, StateChanged
+from corral.engine.states import ProcessState
+from corral.tui.app import CorralApp, make_app
 from corral.tui.widgets.app_pane import AppPane
 from corral.tui.widgets.confirm import ConfirmScreen
 from corral.tui.widgets.details import DetailsScreen
@@ -11,7 +13,7 @@ from corral.tui.widgets.log_tail import LogTail
 from corral.tui.widgets.process_table import ProcessTable
 from corral.tui.widgets.search_bar import SearchBar
 from tests.tui.pilot import commands_done, settle, wait_until
-from tests.tui.scripted import ScriptedAPI
+from tests.tui.scripted import NOW, T0, ScriptedAPI, info, spec
 
 
 async def test_events_reach_the_widgets(scripted_app: CorralApp) -> None:
@@ -158,3 +160,39 @@ async def test_tail_text_can_be_selected_and_copied(scripted_app: CorralApp) -> 
         assert selected is not None
         assert selected.startswith(tail.lines[0][:20])
         assert tail.lines[1][:20] in selected
+
+
+def fleet_events() -> list[Event]:
+    """Two hosts as the fleet shows them: names `HOST/NAME`, one a two-instance cluster."""
+    web = spec("fa/web", instances=2)
+    infos = [
+        info(0, web, ProcessState.ONLINE, instance=0),
+        info(1, web, ProcessState.ONLINE, instance=1),
+        info(2, spec("fb/worker"), ProcessState.ONLINE),
+        info(3, spec("fb/web"), ProcessState.STOPPED),
+    ]
+    return [StateChanged(i, T0) for i in infos]
+
+
+async def test_a_fleet_table_has_a_host_column() -> None:
+    """The fleet's table shows the host in a column of its own, after the id, and the
+    names without their `HOST/`; rows stay grouped by host; the monit table has none."""
+    fleet = make_app(ScriptedAPI(fleet_events()), source="fleet", clock=lambda: NOW)
+    async with fleet.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = fleet.query_one("#table", ProcessTable)
+        assert table._column_keys()[:3] == ["id", "host", "name"]
+        rows = [[c.plain for c in table.get_row_at(n)[:3]] for n in range(table.row_count)]
+        assert rows == [
+            ["", "fa", "▾ web"],
+            ["0", "fa", "├ web:0"],
+            ["1", "fa", "└ web:1"],
+            ["3", "fb", "web"],
+            ["2", "fb", "worker"],
+        ]
+    single = make_app(ScriptedAPI(fleet_events()), source="monit", clock=lambda: NOW)
+    async with single.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = single.query_one("#table", ProcessTable)
+        assert "host" not in table._column_keys()
+        assert table.get_row_at(3)[1].plain == "fb/web"

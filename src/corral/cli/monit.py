@@ -168,7 +168,9 @@ def _fleet(hosts: list[str], args: argparse.Namespace) -> int:
 
     api = FleetAPI(hosts, window_ms=EVENT_WINDOW_MS)
     try:  # no local log files to read
-        return run_monit(api, "", theme=args.theme, read_only=args.read_only, cleanup=api.aclose)
+        return run_monit(
+            api, "", theme=args.theme, read_only=args.read_only, cleanup=api.aclose, fleet=True
+        )
     finally:
         api.close()
 

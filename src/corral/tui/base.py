@@ -64,8 +64,9 @@ HISTORY_LINES = 200
 RETRY_S = 1.0
 """Wait before subscribing again after the stream broke (daemon restarting)."""
 
-Source = Literal["up", "monit"]
-"""`up`: the apps live and die with this UI; `monit`: they live in the daemon."""
+Source = Literal["up", "monit", "fleet"]
+"""`up`: the apps live and die with this UI; `monit`: they live in the daemon; `fleet`:
+they live in several hosts' daemons (a host column; names are `HOST/NAME`)."""
 
 
 class Dirty(enum.Flag):
@@ -126,7 +127,7 @@ class LiveApp(App[int]):
         # The main screen's widgets, kept: `query_one` on the app searches the *current*
         # screen, which is the details or help screen while one is open.
         self.header = HeaderBar(source, id="header")
-        self.table = ProcessTable(id="table")
+        self.table = ProcessTable(id="table", hosts=source == "fleet")
         self.panes = PaneArea(id="panes")
         self.compact = CompactList(id="compact")
         self.compact_choice: bool | None = None

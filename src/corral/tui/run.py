@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from corral.config.load import Ecosystem
 from corral.engine.api import SupervisorAPI
 from corral.tui.app import CorralApp, make_app
+from corral.tui.base import Source
 
 EVENT_WINDOW_MS = 100
 """`monit` takes the daemon's events in 100 ms batches: the tail redraws at 4 Hz anyway,
@@ -89,6 +90,7 @@ def run_monit(
     theme: str | None = None,
     read_only: bool = False,
     cleanup: Callable[[], Awaitable[None]] | None = None,
+    fleet: bool = False,
 ) -> int:
     """Show the apps of the daemon (or the fleet) that API reaches, whose home is HOME ("":
     no local log files), until the user quits; the apps keep running. The caller
@@ -98,7 +100,8 @@ def run_monit(
     if problem:
         print(f"corral: {problem}", file=sys.stderr)
         return 2
-    app = make_app(api, source="monit", home=home, theme=theme, read_only=read_only)
+    source: Source = "fleet" if fleet else "monit"
+    app = make_app(api, source=source, home=home, theme=theme, read_only=read_only)
     return asyncio.run(_run(app, cleanup))
 
 

@@ -52,6 +52,15 @@ COLUMNS = (
 )
 NAMESPACE_MIN_WIDTH = 96
 """Below this many columns the namespace column is left out (every other one fits 80)."""
+HOST_COLUMN = ("host", "host", 4)
+"""Shown after the id in a fleet's table; a fleet's names are `HOST/NAME`."""
+HOST_MAX_WIDTH = 20
+
+
+def split_host(name: str) -> tuple[str, str]:
+    """`web1/api` → (`web1`, `api`): a fleet's process names carry their host."""
+    host, slash, local = name.partition("/")
+    return (host, local) if slash else ("", name)
 
 
 def instance_name(name: str, instance: int, last: bool, width: int) -> str:
@@ -128,8 +137,10 @@ class ProcessTable(ScrollView, can_focus=True):
     class RowSelected(_TableMessage):
         """Enter (or a double click): open the row's details."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, hosts: bool = False) -> None:
         super().__init__(id=id)
+        self.hosts = hosts
+        """A fleet's table: a host column, and names without their `HOST/`."""
         self.colours: Colours | None = None
         """Set by the app from the theme; cells are plain until then."""
         self._keys: list[str] = []
@@ -300,8 +311,10 @@ class ProcessTable(ScrollView, can_focus=True):
     # ---------------------------------------------------------------- private
 
     def _columns(self) -> list[tuple[str, str, int]]:
-        """COLUMNS as shown now: without the namespace on a narrow table."""
-        return [c for c in COLUMNS if self._with_namespace or c[0] != "namespace"]
+        """COLUMNS as shown now: without the namespace on a narrow table, with the host in
+        a fleet's."""
+        shown = [c for c in COLUMNS if self._with_namespace or c[0] != "namespace"]
+        return [*shown[:1], HOST_COLUMN, *shown[1:]] if self.hosts else shown
 
     def _column_keys(self) -> list[str]:
         return [key for key, _, _ in self._columns()]
@@ -310,10 +323,16 @@ class ProcessTable(ScrollView, can_focus=True):
         selected = self.selected
         keep = selected.key if selected else None
         self._with_namespace = with_namespace
+        names = [(split_host(r.name) if self.hosts else ("", r.name), r.in_group) for r in rows]
         name_width = min(
-            24, max([COLUMNS[1][2], *(len(r.name) + (6 if r.in_group else 2) for r in rows)])
+            24,
+            max(
+                [COLUMNS[1][2], *(len(local) + (6 if group else 2) for (_, local), group in names)]
+            ),
         )
-        self._widths = [name_width if key == "name" else width for key, _, width in self._columns()]
+        host_width = min(HOST_MAX_WIDTH, max([HOST_COLUMN[2], *(len(h) for (h, _), _ in names)]))
+        wanted = {"name": name_width, "host": host_width}
+        self._widths = [wanted.get(key, width) for key, _, width in self._columns()]
         self._keys = [row.key for row in rows]
         self._rows = {row.key: row for row in rows}
         self._cells = {}
@@ -340,25 +359,26 @@ class ProcessTable(ScrollView, can_focus=True):
         procs = [board.procs[i] for i in row.ids if i in board.procs]
         if not procs:
             return tuple("" for _ in self._column_keys())
+        host, local = split_host(row.name) if self.hosts else ("", row.name)
         if row.group:
-            cells = self._group_texts(row, procs)
+            cells = self._group_texts(local, procs)
         else:
-            cells = self._process_texts(row, procs[0], now, self._name_width())
-        if not self._with_namespace:
-            cells.pop("namespace")
-        return tuple(cells.values())
+            cells = self._process_texts(row, local, procs[0], now, self._name_width())
+        cells["host"] = host
+        return tuple(cells[key] for key in self._column_keys())
 
     def _name_width(self) -> int:
         keys = self._column_keys()
         return self._widths[keys.index("name")] if len(self._widths) == len(keys) else 24
 
     @staticmethod
-    def _process_texts(row: Row, proc: Proc, now: float, name_width: int) -> dict[str, str]:
+    def _process_texts(
+        row: Row, name: str, proc: Proc, now: float, name_width: int
+    ) -> dict[str, str]:
         info = proc.info
         cpu, memory = proc.cpu_now(), proc.memory_now()
-        name = info.name
         if row.in_group:
-            name = instance_name(info.name, info.instance, row.last_in_group, name_width)
+            name = instance_name(name, info.instance, row.last_in_group, name_width)
         up = info.started_at is not None and info.status is ProcessState.ONLINE
         return {
             "id": str(info.id),
@@ -373,14 +393,14 @@ class ProcessTable(ScrollView, can_focus=True):
         }
 
     @staticmethod
-    def _group_texts(row: Row, procs: list[Proc]) -> dict[str, str]:
+    def _group_texts(name: str, procs: list[Proc]) -> dict[str, str]:
         infos = [p.info for p in procs]
         online = sum(1 for i in infos if i.status is ProcessState.ONLINE)
         cpu = _sum([p.cpu_now() for p in procs])
         memory = _sum([float(m) if (m := p.memory_now()) is not None else None for p in procs])
         return {
             "id": "",
-            "name": f"▾ {row.name}",
+            "name": f"▾ {name}",
             "namespace": infos[0].namespace,
             "status": f"{online}/{len(infos)} online",
             "pid": "",
@@ -403,6 +423,8 @@ class ProcessTable(ScrollView, can_focus=True):
             return Text(text, style=colours.status[info.status] if info else "")
         if column == "name":
             return Text(text, style=colours.muted if row.in_group else colours.app(row.name))
+        if column == "host":
+            return Text(text, style=colours.app(text))
         if column == "restarts" and text not in ("0", ""):
             return Text(text, style=colours.warn)
         return Text(text)

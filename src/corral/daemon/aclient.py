@@ -20,6 +20,7 @@ from corral.daemon.trust import check_home, check_peer
 from corral.engine.api import BadArgument, Restored, UnknownTarget
 from corral.engine.events import Event, HostSample, MetricsSample, ProcessInfo, event_from_dict
 from corral.home import Home, home
+from corral.sockpath import reachable
 
 READ_LIMIT = 256 * 1024 * 1024
 """Replies can be large (`list` of many apps with their environments)."""
@@ -48,7 +49,8 @@ class AsyncClient:
         """A connection to our own user's daemon (Untrusted, before sending, otherwise)."""
         check_home(self.where.root, self.where.socket)
         try:
-            reader, writer = await asyncio.open_unix_connection(self.where.socket, limit=READ_LIMIT)
+            with reachable(self.where.socket) as path:
+                reader, writer = await asyncio.open_unix_connection(path, limit=READ_LIMIT)
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise NotRunning(f"no daemon answers on {self.where.socket}") from exc
         try:

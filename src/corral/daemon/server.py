@@ -28,6 +28,7 @@ from corral.daemon.methods import MethodError, RpcDispatcher
 from corral.daemon.protocol import ErrorCode, ProtocolError
 from corral.engine.events import LogLines, event_to_dict
 from corral.home import Home
+from corral.sockpath import reachable
 
 __all__ = ["AlreadyRunning", "Server", "batch_window", "peer_allowed", "peer_uid"]
 
@@ -71,9 +72,10 @@ class Server:
                 os.unlink(path)
         old = os.umask(0o177)
         try:
-            self._server = await asyncio.start_unix_server(
-                self._client, path=path, limit=CHUNK, backlog=128
-            )
+            with reachable(path) as short:
+                self._server = await asyncio.start_unix_server(
+                    self._client, path=short, limit=CHUNK, backlog=128
+                )
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
@@ -252,7 +254,8 @@ def _exists(path: str) -> bool:
 async def _answers(path: str) -> bool:
     """True when something accepts connections on PATH."""
     try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path), 2.0)
+        with reachable(path) as short:
+            _reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(short), 2.0)
     except (OSError, TimeoutError):
         return False
     writer.close()

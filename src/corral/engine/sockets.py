@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from corral.config.listen import ListenAddress, parse_listen
+from corral.sockpath import reachable
 
 BACKLOG = 1024
 FIRST_FD = 3
@@ -188,7 +189,11 @@ def _bind(address: ListenAddress, options: Options = Options()) -> socket.socket
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(options.v6only))
         target = (address.host, address.port)
     try:
-        sock.bind(target)  # type: ignore[arg-type]
+        if isinstance(target, str):
+            with reachable(target) as short:
+                sock.bind(short)
+        else:
+            sock.bind(target)  # type: ignore[arg-type]
         sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
@@ -201,7 +206,8 @@ def _is_stale(path: str) -> bool:
     """A Unix socket file nobody answers on may be replaced."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        probe.connect(path)
+        with reachable(path) as short:
+            probe.connect(short)
     except OSError:
         return True
     finally:

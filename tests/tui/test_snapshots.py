@@ -56,6 +56,15 @@ class TestMainScreen:
         """At 80x24 the selected app's pane goes under the table and nothing overflows."""
         assert snap_compare(demo(), terminal_size=(80, 24), run_before=keys())
 
+    def test_memory_limit_line(self, snap_compare: Snap) -> None:
+        """At 120x40 every pane fits with the leaker's memory limit drawn as a line above
+        its bars (at 120x36 the line's row gives way so that every pane still fits)."""
+        assert snap_compare(demo(), terminal_size=(120, 40), run_before=keys())
+
+    def test_memory_limit_line_80x24(self, snap_compare: Snap) -> None:
+        """At 80x24 the selected leaker's pane has its limit's line too."""
+        assert snap_compare(demo(), terminal_size=(80, 24), run_before=keys("down"))
+
     def test_light_theme(self, snap_compare: Snap) -> None:
         """The light theme keeps every status and app colour readable."""
         assert snap_compare(demo("textual-light"), terminal_size=(120, 36), run_before=keys())

@@ -9,8 +9,8 @@ from textual.color import Color
 from corral.engine.events import RestartReason
 from corral.engine.states import ProcessState
 from corral.tui.colours import Colours, contrast
-from corral.tui.spark import cpu_top, levels, memory_top, spark
-from corral.tui.widgets.app_pane import fit, memory_value, restart_texts
+from corral.tui.spark import LINE, cpu_top, levels, limit_row, memory_top, spark
+from corral.tui.widgets.app_pane import fit, limit_text, restart_texts
 from corral.tui.widgets.process_table import instance_name
 from tests.tui.scripted import T0, MiB, info, spec
 
@@ -31,6 +31,19 @@ def test_a_leaker_is_drawn_against_its_limit() -> None:
     assert spark(levels([61.0 * MiB], top, 1)) == "█"
 
 
+def test_the_limit_is_a_line_above_bars_scaled_to_it() -> None:
+    """A leaker at 10.5M of 60M, beside an app with a 100M peak: its bars are on its own
+    limit's scale, the row above is the limit as an unbroken line, and only the sample
+    that went over breaks through it."""
+    limit, peak = 60 * MiB, 100 * MiB
+    series = [10.5 * MiB, 30 * MiB, 59 * MiB, 60 * MiB, 61 * MiB, 90 * MiB]
+    shares = levels(series, memory_top(limit, peak), len(series))
+    assert spark(shares) == "▂▅████"
+    assert limit_row(shares) == LINE * 4 + "▁" + "▅"
+    # Without the limit the same series is drawn on the largest peak: the line would lie.
+    assert spark(levels(series, memory_top(None, peak), len(series))) == "▂▃▅▅▅▇"
+
+
 def test_cpu_is_drawn_from_0_to_100_per_core() -> None:
     assert cpu_top([3.0, 12.0]) == 100.0
     assert cpu_top([150.0]) == 200.0
@@ -39,12 +52,9 @@ def test_cpu_is_drawn_from_0_to_100_per_core() -> None:
 
 def test_values_and_reasons_are_never_cut() -> None:
     """`memory 60.6M > limit 60M` keeps its numbers in a 44-column pane; words go first."""
-    assert memory_value(int(60.6 * MiB), 60 * MiB) == "60.6M / 60M"
-    assert all(
-        len(memory_value(m, limit)) <= 13
-        for m in (999 * MiB, 1023 * MiB, 99 * 1024 * MiB)
-        for limit in (1023 * MiB, 1536 * MiB, 100 * 1024 * MiB)
-    )
+    assert limit_text(60 * MiB) == "limit 60M"
+    for limit in (1023 * MiB, 1536 * MiB, 100 * 1024 * MiB, 1023 * 1024 * MiB):
+        assert len(limit_text(limit)) <= 13
     reason = RestartReason(T0, "memory", "memory 60.6M > limit 60M")
     leaker = info(4, spec("leaker"), ProcessState.ONLINE, restarts=12, reasons=(reason,))
     for room in (44, 30, 20):

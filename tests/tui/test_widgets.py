@@ -26,7 +26,8 @@ async def test_events_reach_the_widgets(scripted_app: CorralApp) -> None:
         pane = scripted_app.query_one("#pane-4", AppPane)
         assert len(scripted_app.feed.board.procs[4].cpu) == 40
         assert len(str(pane.query_one("#cpu-spark").render()).strip()) >= 20
-        assert "/ 200M" in str(pane.query_one("#mem-value").render())
+        assert str(pane.query_one("#limit-value").render()) == "limit 200M"
+        assert str(pane.query_one("#limit-line").render()).strip().startswith("╌")
         tail = scripted_app.query_one("#tail", LogTail)
         assert tail.line_count == 11
         text = "\n".join(tail.lines)

@@ -2,9 +2,13 @@
 
 The sparklines come full from the engine's ring of recent samples, then move once a
 second. They are drawn on scales a reader can compare (spark.py): memory from zero to
-the app's `max_memory_restart` (bars near it turn to the warning colour, over it to the
-error colour) or to the largest app's peak; CPU from zero to 100 % per core used.
-Values and reasons are never cut: words are shortened first, numbers never.
+the app's `max_memory_restart` or to the largest app's peak; CPU from zero to 100 % per
+core used. An app with a limit gets one more row, the limit drawn as a line just above
+its memory bars and labelled `limit 60M`: a leaker climbs towards it in plain sight (bars
+near it turn to the warning colour, over it to the error colour and through the line).
+When that row would cost a pane its place on screen, the pane keeps five rows and says
+`25.6M / 60M` instead (the colours stay). Values and reasons are never cut: words are
+shortened first, numbers never.
 """
 
 from __future__ import annotations
@@ -24,11 +28,15 @@ from corral.engine.states import ProcessState
 from corral.figures import size_text
 from corral.tui.colours import Colours
 from corral.tui.model import Proc
-from corral.tui.spark import HIGH, cpu_top, levels, memory_top, spark
+from corral.tui.spark import HIGH, cpu_top, levels, limit_row, memory_top, spark
 from corral.tui.widgets.process_table import STATUS_TEXT
 
 VALUE_WIDTH = 13
-"""`25.6M / 60M`; longer values drop the spaces (`1023M/1024M`) rather than a digit."""
+"""`limit 1023M`, `100.0%`: the widest value a pane shows, uncut."""
+HEIGHT = 5
+"""Border, CPU, memory, last restart, border."""
+LIMITED_HEIGHT = HEIGHT + 1
+"""An app with a memory limit has the limit's row above its memory bars."""
 
 _SHORTER = (
     ("memory ", ""),
@@ -77,12 +85,28 @@ def memory_value(memory: int | None, limit: int | None) -> str:
     return fit([f"{now} / {size_text(limit)}", f"{now}/{size_text(limit)}"], VALUE_WIDTH)
 
 
+def limit_text(limit: int) -> str:
+    """`limit 60M`, the label of the limit's line; `lim` only if a limit were that long."""
+    return fit([f"limit {size_text(limit)}", f"lim {size_text(limit)}"], VALUE_WIDTH)
+
+
+def memory_limit(info: ProcessInfo) -> int | None:
+    """The process's `max_memory_restart` in bytes, None when it has none."""
+    return (info.spec.max_memory_restart if info.spec else None) or None
+
+
+def pane_height(info: ProcessInfo, *, tall: bool = True) -> int:
+    """Rows INFO's pane takes: one more when there is a limit to draw (and TALL panes fit)."""
+    return LIMITED_HEIGHT if tall and memory_limit(info) else HEIGHT
+
+
 class AppPane(Widget):
     """The metrics of one process (one instance of an app)."""
 
     DEFAULT_CSS = """
     AppPane {
         height: 5;
+        &.-limited { height: 6; }
         border: round $panel-lighten-2;
         border-title-color: $text;
         padding: 0 1;
@@ -93,9 +117,13 @@ class AppPane(Widget):
         .value { width: 13; text-align: right; }
         .spark { width: 1fr; margin: 0 1 0 0; }
         #reason { color: $text-muted; width: 1fr; height: 1; }
+        #limit-row { display: none; }
+        &.-limited #limit-row { display: block; }
+        #limit-value { color: $text-muted; }
     }
     """
-    """Five rows: border, CPU, memory, last restart, border; errored turns the border red."""
+    """Five rows: border, CPU, memory, last restart, border; six with the limit's row.
+    Errored turns the border red."""
 
     state: reactive[ProcessState] = reactive(ProcessState.STOPPED)
     """The state last shown; ERRORED turns the border to the error colour."""
@@ -109,6 +137,8 @@ class AppPane(Widget):
         self._memory = Label("", id="mem-spark", classes="spark")
         self._cpu_value = Label("-", id="cpu-value", classes="value")
         self._memory_value = Label("-", id="mem-value", classes="value")
+        self._limit = Label("", id="limit-line", classes="spark")
+        self._limit_value = Label("", id="limit-value", classes="value")
         self._reason = Label("", id="reason")
         self._last: tuple[object, ...] = ()
 
@@ -117,6 +147,10 @@ class AppPane(Widget):
             yield Label("cpu", classes="label")
             yield self._cpu
             yield self._cpu_value
+        with Horizontal(id="limit-row"):
+            yield Label("", classes="label")
+            yield self._limit
+            yield self._limit_value
         with Horizontal():
             yield Label("mem", classes="label")
             yield self._memory
@@ -126,27 +160,36 @@ class AppPane(Widget):
     def watch_state(self, state: ProcessState) -> None:
         self.set_class(state is ProcessState.ERRORED, "-errored")
 
-    def show(self, proc: Proc, peak: float = 0.0, colours: Colours | None = None) -> None:
+    def show(
+        self,
+        proc: Proc,
+        peak: float = 0.0,
+        colours: Colours | None = None,
+        *,
+        tall: bool = True,
+    ) -> None:
         """Draw PROC's latest figures; PEAK is the largest memory of any app (the shared
-        scale when PROC's app has no limit)."""
+        scale when PROC's app has no limit). TALL: there is room for the limit's row."""
         info = proc.info
         self.state = info.status
         title = f"{info.name}[{info.id}] {STATUS_TEXT.get(info.status, info.status)}"
         subtitle = f"pid {info.pid}" if info.pid else ""
         if (title, subtitle) != (self.border_title, self.border_subtitle):
             self.border_title, self.border_subtitle = title, subtitle
-        limit = info.spec.max_memory_restart if info.spec else None
+        limit = memory_limit(info)
         width = self._cpu.size.width or 26
         cpu_levels = levels(list(proc.cpu), cpu_top(proc.cpu), width)
         memory_levels = levels(list(proc.memory), memory_top(limit, peak), width)
         cpu = proc.cpu_now()
         cpu_text = f"{cpu:.1f}%" if cpu is not None else "-"
-        memory_text = memory_value(proc.memory_now(), limit)
+        line_row = bool(limit) and tall
+        memory_text = memory_value(proc.memory_now(), None if line_row else limit)
         room = self._reason.size.width or 44
         reason = fit(restart_texts(info), room)
-        shown = (cpu_levels, memory_levels, cpu_text, memory_text, reason, colours, bool(limit))
+        shown = (cpu_levels, memory_levels, cpu_text, memory_text, reason, colours, limit, tall)
         if shown == self._last:
             return
+        self.set_class(line_row, "-limited")  # a row more: a layout, once
         # Every label has a fixed size (DEFAULT_CSS): a layout pass of the whole
         # screen per update, once a second per pane, would be wasted.
         self._last = shown
@@ -154,6 +197,9 @@ class AppPane(Widget):
         self._memory.update(bars(memory_levels, width, colours, limited=bool(limit)), layout=False)
         self._cpu_value.update(cpu_text, layout=False)
         self._memory_value.update(memory_text, layout=False)
+        if line_row and limit:
+            self._limit.update(line(memory_levels, width, colours), layout=False)
+            self._limit_value.update(limit_text(limit), layout=False)
         self._reason.update(reason, layout=False)
 
 
@@ -171,4 +217,18 @@ def bars(shares: list[float], width: int, colours: Colours | None, *, limited: b
         elif limited and share >= HIGH:
             style = colours.warn
         text.append(spark([share]), style)
+    return text
+
+
+def line(shares: list[float], width: int, colours: Colours | None) -> Text:
+    """The limit's row: the line in the muted colour, broken in the error colour by
+    samples over the limit; right-aligned with the bars below it."""
+    row = limit_row(shares)
+    text = Text(limit_row([0.0] * max(0, width - len(shares))), end="")
+    if colours is None:
+        text.append(row)
+        return text
+    text.stylize(colours.muted)
+    for share, char in zip(shares, row, strict=True):
+        text.append(char, colours.err if share > 1 else colours.muted)
     return text

@@ -12,9 +12,7 @@ from textual.containers import VerticalScroll
 from corral.tui.colours import Colours
 from corral.tui.messages import Relayout
 from corral.tui.model import Board
-from corral.tui.widgets.app_pane import AppPane
-
-PANE_HEIGHT = 5
+from corral.tui.widgets.app_pane import HEIGHT, AppPane, pane_height
 
 
 class PaneArea(VerticalScroll, can_focus=False):
@@ -29,18 +27,38 @@ class PaneArea(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self._selected: tuple[int, ...] = ()
         self._shown: list[int] = []
+        self._tall = True
+        """Whether the shown panes have room for their memory limit's row."""
 
     def on_resize(self) -> None:
         # How many panes fit depends on the height: ask for a redraw.
         self.post_message(Relayout())
 
     def wanted(self, board: Board, selected: tuple[int, ...]) -> list[int]:
-        """The ids to show: every process if they all fit, else SELECTED."""
-        everyone = [info.id for infos in board.apps().values() for info in infos]
-        rows = self.size.height or PANE_HEIGHT
-        if everyone and len(everyone) * PANE_HEIGHT <= rows:
-            return everyone
-        return [i for i in selected if i in board.procs][: max(1, rows // PANE_HEIGHT)]
+        """The ids to show: every process if they all fit, else as many of SELECTED as
+        fit (at least one). A pane with a memory limit is a row taller (the limit's line)
+        unless that row is what keeps every pane from fitting: all panes come first."""
+        if self.styles.height is not None and self.styles.height.is_auto:
+            # Sized by its pane (narrow screens): the selected one, with its limit's row.
+            self._tall = True
+            return [i for i in selected if i in board.procs][:1]
+        everyone = [info for infos in board.apps().values() for info in infos]
+        rows = self.size.height or HEIGHT
+        for tall in (True, False):
+            if everyone and sum(pane_height(info, tall=tall) for info in everyone) <= rows:
+                self._tall = tall
+                return [info.id for info in everyone]
+        self._tall = True
+        ids: list[int] = []
+        for pm_id in selected:
+            proc = board.procs.get(pm_id)
+            if proc is None:
+                continue
+            rows -= pane_height(proc.info)
+            if ids and rows < 0:
+                break
+            ids.append(pm_id)
+        return ids
 
     colours: Colours | None = None
     """Set by the app from the theme."""
@@ -70,14 +88,16 @@ class PaneArea(VerticalScroll, can_focus=False):
             panes = self.query(f"#pane-{pm_id}").results(AppPane)
             for pane in panes:
                 if pm_id in board.procs:
-                    pane.show(board.procs[pm_id], board.memory_peak(), self.colours)
+                    pane.show(
+                        board.procs[pm_id], board.memory_peak(), self.colours, tall=self._tall
+                    )
 
     def _redraw_all(self, board: Board) -> None:
         peak = board.memory_peak()
         for pane in self.query(AppPane):
             proc = board.procs.get(pane.pm_id)
             if proc is not None:
-                pane.show(proc, peak, self.colours)
+                pane.show(proc, peak, self.colours, tall=self._tall)
                 pane.set_class(len(self._shown) > 1 and pane.pm_id in self._selected, "-selected")
 
     def _order(self, ids: list[int]) -> None:

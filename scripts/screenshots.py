@@ -1,11 +1,12 @@
 """Take the README's SVG screenshots of the TUI from a real run of config/demo.toml.
 
-    python scripts/screenshots.py [--out screenshots] [--wait 8]
+    python scripts/screenshots.py [--out screenshots] [--wait 20]
 
 The demo runs for real (an in-process Supervisor in a temporary CORRAL_HOME, so nothing
-touches ~/.corral), the app runs headless at 120x36, and after a few seconds of real
-logs and metrics it saves the main screen, the details of the crashing app, the help,
-the compact layout (`c`) and the main screen at 80x24. Rerun it whenever the UI changes.
+touches ~/.corral), the app runs headless at 120x36, and after 20 seconds of real logs
+and metrics (the leaker then climbs towards its limit's line) it saves the main screen,
+the details of the crashing app, the help, the compact layout (`c`) and the main screen
+at 80x24 with the leaker selected. Rerun it whenever the UI changes.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ async def shoot(out: Path, wait: float) -> None:
                 await pilot.pause(1.0)
                 save("compact")
                 await pilot.press("c")
+                # At 80 columns the selected app's pane shows: the leaker's, with the
+                # memory limit drawn above its bars.
+                leaker = next(
+                    i for i, row in enumerate(app.feed.board.rows()) if row.name == "leaker"
+                )
+                app.table.move_cursor(row=leaker)
                 await pilot.resize_terminal(80, 24)
                 await pilot.pause(1.0)
                 save("main-80x24")
@@ -75,7 +82,12 @@ async def shoot(out: Path, wait: float) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
-    parser.add_argument("--wait", type=float, default=8.0, help="seconds of real run first")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=20.0,
+        help="seconds of real run first (the leaker then nears its limit)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import time
 from collections.abc import Iterator
 
 MAX_PATH = 107
@@ -29,3 +31,24 @@ def reachable(path: str) -> Iterator[str]:
         yield f"/proc/self/fd/{fd}/{name}"
     finally:
         os.close(fd)
+
+
+def connect(sock: socket.socket, path: str, timeout: float) -> None:
+    """Connect SOCK to the Unix socket PATH within TIMEOUT seconds.
+
+    While the listener's backlog is full (a burst of clients, a loaded machine), a Unix
+    socket with a timeout fails at once with EAGAIN where a blocking one would wait; so
+    that is retried, with a short backoff, until the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    with reachable(path) as short:
+        while True:
+            try:
+                sock.connect(short)
+                return
+            except BlockingIOError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)  # backing off from a full backlog, bounded by the deadline
+                delay = min(delay * 2, 0.1)

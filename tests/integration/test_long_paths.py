@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from corral.sockpath import MAX_PATH, reachable
+from corral.sockpath import MAX_PATH, connect, reachable
 from tests.helpers import APPS, PYTHON, Corral, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -78,3 +80,47 @@ def test_reachable_keeps_short_paths_and_aliases_long_ones(tmp_path: Path) -> No
         assert len(path) <= MAX_PATH and os.path.realpath(os.path.dirname(path)) == str(
             Path(long).parent
         )
+
+
+def test_connect_waits_out_a_full_backlog(tmp_path: Path) -> None:
+    """A listener whose backlog is full: a client with a timeout used to fail at once with
+    EAGAIN; `connect` gets in as soon as the listener accepts."""
+    path = str(tmp_path / "s.sock")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(path)
+        server.listen(0)
+        queued = []
+        try:
+            while True:  # fill the backlog
+                extra = socket.socket(socket.AF_UNIX)
+                extra.setblocking(False)
+                try:
+                    extra.connect(path)
+                except BlockingIOError:
+                    extra.close()
+                    break
+                queued.append(extra)
+            late = socket.socket(socket.AF_UNIX)
+            late.settimeout(0.5)
+            with pytest.raises(BlockingIOError):
+                late.connect(path)  # what a plain connect does
+            late.close()
+
+            def drain() -> None:
+                time.sleep(0.3)  # the listener is late on purpose; the client must wait for it
+                while True:
+                    try:
+                        server.accept()[0].close()
+                    except OSError:
+                        return
+
+            server.settimeout(2)
+            thread = threading.Thread(target=drain)
+            thread.start()
+            with socket.socket(socket.AF_UNIX) as client:
+                client.settimeout(30)
+                connect(client, path, 30)
+            thread.join()
+        finally:
+            for sock in queued:
+                sock.close()

@@ -19,6 +19,7 @@ import pytest
 
 from corral.cli.main import main
 from corral.home import Home
+from corral.sockpath import connect
 from tests.helpers import APPS, PYTHON, Corral
 
 pytestmark = pytest.mark.timeout(60)
@@ -97,7 +98,7 @@ def test_another_users_connections_never_take_the_owners_slots(
             # The CLI itself rightly refuses a 0666 socket, so the owner speaks raw protocol.
             with socket.socket(socket.AF_UNIX) as sock:
                 sock.settimeout(10)
-                sock.connect(runner.home.socket)
+                connect(sock, runner.home.socket, 10)  # waits out a full backlog
                 reader = sock.makefile("rb")
                 assert b'"hello"' in reader.readline()
                 sock.sendall(b'{"hello":{"version":1,"corral":"x"}}\n{"id":1,"method":"list"}\n')

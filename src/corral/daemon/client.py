@@ -14,7 +14,7 @@ import socket
 from corral.daemon import protocol
 from corral.daemon.trust import Untrusted, check_home, check_peer
 from corral.home import Home
-from corral.sockpath import reachable
+from corral.sockpath import connect
 
 # Typing names only (typing costs ~4 ms to import; mypy treats this name as True).
 TYPE_CHECKING = False
@@ -148,8 +148,7 @@ def open_socket(where: Home, timeout: float = CONNECT_TIMEOUT_S) -> socket.socke
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        with reachable(where.socket) as path:
-            sock.connect(path)
+        connect(sock, where.socket, timeout)
     except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError) as exc:
         sock.close()
         raise NotRunning(f"no daemon answers on {where.socket}") from exc

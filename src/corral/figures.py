@@ -8,6 +8,8 @@ and the usage it is compared with look alike. Imports nothing: `corral list` sta
 
 from __future__ import annotations
 
+from typing import Any
+
 _UPTIME_STEPS = (
     (60, "s", 1),
     (3600, "m", 60),
@@ -56,3 +58,46 @@ def config_text(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(config_text(v) for v in value) or "[]"
     return str(value)
+
+
+def span_text(ms: float) -> str:
+    """A configured span as the config would spell it: 1s, 2.5s, 200ms, 3m."""
+    if ms >= 60_000 and ms % 60_000 == 0:
+        return f"{ms / 60_000:g}m"
+    if ms >= 1000:
+        return f"{ms / 1000:g}s"
+    return f"{ms:g}ms"
+
+
+def probe_text(probe: Any) -> str:
+    """A probe's settings in one line (a Probe or its dict form, as RPC carries it):
+    `GET http://…/health every 2s, timeout 1s, fails after 3`."""
+
+    def get(key: str) -> Any:
+        return probe[key] if isinstance(probe, dict) else getattr(probe, key)
+
+    verb = {"http": "GET", "tcp": "connect", "exec": "exec"}.get(get("kind"), get("kind"))
+    parts = [f"{verb} {get('target')} every {span_text(get('period'))}"]
+    parts.append(f"timeout {span_text(get('timeout'))}")
+    if get("initial_delay"):
+        parts.append(f"first after {span_text(get('initial_delay'))}")
+    if get("success_threshold") != 1:
+        parts.append(f"passes after {get('success_threshold')}")
+    parts.append(f"fails after {get('failure_threshold')}")
+    return ", ".join(parts)
+
+
+def probe_state_text(status: Any) -> str:
+    """Where a probe stands (a ProbeStatus or its dict form), for describe and the TUI:
+    `✓ ok`, `… pending`, `✖ 2 failed in a row: GET … timed out after 1s`."""
+
+    def get(key: str) -> Any:
+        return status[key] if isinstance(status, dict) else getattr(status, key)
+
+    failures, error = get("failures"), get("last_error")
+    if failures:
+        word = "failing" if get("verdict") == "failing" else "failed"
+        return f"✖ {word}, {failures} in a row: {error}"
+    if get("verdict") == "ok":
+        return "✓ ok" if get("running") or get("probe") == "readiness" else "✓ ok (stopped)"
+    return "… pending" if get("running") else "- not running"

@@ -123,6 +123,10 @@ def _value(value: Any) -> str:
         return " ".join(str(item) for item in value) if value else "[]"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict) and {"kind", "target"} <= value.keys():
+        from corral.figures import probe_text
+
+        return probe_text(value)
     return str(value)
 
 

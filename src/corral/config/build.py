@@ -364,6 +364,12 @@ def _check(draft: Draft, name: str, env: Mapping[str, str]) -> None:
     checks.check_args(
         args, draft.values.get("interpreter_args", ()), draft.written("args"), draft.report
     )
+    if "health_check" in draft.values and "readiness_probe" in draft.values:
+        draft.report(
+            draft.written("health_check"),
+            f"is a spelling of readiness_probe; give one of them, not both "
+            f"({draft.written('readiness_probe')!r} is given too)",
+        )
 
 
 def spec_from_mapping(

@@ -343,6 +343,13 @@ def url(value: object) -> str:
     return text_value
 
 
+def probe(value: object) -> object:
+    """A readiness or liveness probe (config/probe.py)."""
+    from corral.config.probe import probe as parse
+
+    return parse(value)
+
+
 def positive(value: object) -> int:
     """A whole number of at least 1."""
     number = count(value)
@@ -376,6 +383,7 @@ COERCE: dict[str, Callable[[Any], Any]] = {
     "depends_on": depends_on,
     "listen": listen,
     "url": url,
+    "probe": probe,
     "positive": positive,
 }
 """Coercion for every kind named in schema.KINDS."""

@@ -61,6 +61,8 @@ KINDS: dict[str, str] = {
     "listen_timeout": "duration",
     "ready_timeout_fails": "bool",
     "health_check": "url",
+    "readiness_probe": "probe",
+    "liveness_probe": "probe",
     "reload_parallel": "positive",
     "instance_var": "text",
     "increment_var": "text",

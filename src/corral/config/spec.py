@@ -12,6 +12,44 @@ from typing import Any, Literal
 LogType = Literal["raw", "json"]
 ExecMode = Literal["fork", "cluster"]
 MemoryScope = Literal["tree", "process"]
+ProbeKind = Literal["http", "tcp", "exec"]
+
+HEALTH_CHECK_PERIOD_MS = 200
+"""How often `health_check = URL` (a readiness probe's older spelling) polls, as it always did."""
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One readiness or liveness probe (Kubernetes' and process-compose's knobs, in ms)."""
+
+    kind: ProbeKind
+    target: str
+    """The URL (http), `host:port` (tcp), or shell command (exec, run with `sh -c`)."""
+    initial_delay: int = 0
+    """Wait this long before the first attempt (counted from the start for readiness,
+    from `online` for liveness)."""
+    period: int = 1000
+    """Time from one attempt's start to the next one's."""
+    timeout: int = 1000
+    """An attempt that takes longer fails (an exec probe's process group is killed)."""
+    success_threshold: int = 1
+    """Successes in a row before the probe counts as passing."""
+    failure_threshold: int = 3
+    """Failures in a row before the probe counts as failing (liveness: a restart)."""
+
+    @property
+    def what(self) -> str:
+        """What one attempt does, for messages: `GET http://…`, `connect host:port`, `exec …`."""
+        verb = {"http": "GET", "tcp": "connect", "exec": "exec"}[self.kind]
+        return f"{verb} {self.target}"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Probe | None:
+        """Rebuild from `asdict` output (RPC, dumps); a Probe or None passes through."""
+        if data is None or isinstance(data, Probe):
+            return data
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +135,24 @@ class AppSpec:
     ready_timeout_fails: bool = False
     """A run not ready within listen_timeout is a failure, not online anyway."""
     health_check: str | None = None
-    """http:// URL polled until 2xx before a run counts as ready."""
+    """The older spelling of `readiness_probe = { http = URL, period = "200ms" }`; a spec
+    made with it gets that readiness_probe (see __post_init__)."""
+    readiness_probe: Probe | None = None
+    """Gates `online`: a run is ready once it passes (engine/probes.py)."""
+    liveness_probe: Probe | None = None
+    """Watches an online run: failure_threshold failures in a row restart it."""
     reload_parallel: int = 1
     """Instances replaced at once by a rolling reload."""
     instance_var: str = "NODE_APP_INSTANCE"
     increment_var: str | None = None
     source: str | None = None
     """The ecosystem file this app came from, if any (for messages and `start FILE`)."""
+
+    def __post_init__(self) -> None:
+        # One probe model: the engine reads readiness_probe only, whichever way it was given.
+        if self.health_check and self.readiness_probe is None:
+            probe = Probe("http", self.health_check, period=HEALTH_CHECK_PERIOD_MS)
+            object.__setattr__(self, "readiness_probe", probe)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists); `from_dict` reverses it."""
@@ -119,4 +168,7 @@ class AppSpec:
                 known[key] = tuple(known[key])
         if isinstance(known.get("watch"), list):
             known["watch"] = tuple(known["watch"])
+        for key in ("readiness_probe", "liveness_probe"):
+            if key in known:
+                known[key] = Probe.from_dict(known[key])
         return cls(**known)

@@ -23,6 +23,20 @@ def _seq_of(check: Callable[[object], bool]) -> Callable[[object], bool]:
     return lambda v: isinstance(v, list | tuple) and all(check(x) for x in v)
 
 
+def _probe(v: object) -> bool:
+    """A Probe's dict form that the config layer would accept as written."""
+    from corral.config.probe import probe
+
+    if not isinstance(v, dict) or not all(isinstance(v.get(k), str) for k in ("kind", "target")):
+        return False
+    table = {k: x for k, x in v.items() if k not in ("kind", "target")}
+    try:
+        probe({v["kind"]: v.get("target"), **table})
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 _CHECKS: dict[str, Callable[[object], bool]] = {
     "None": lambda v: v is None,
     "str": lambda v: isinstance(v, str),
@@ -35,6 +49,7 @@ _CHECKS: dict[str, Callable[[object], bool]] = {
     ),
     "LogType": lambda v: v in ("raw", "json"),
     "ExecMode": lambda v: v in ("fork", "cluster"),
+    "Probe": _probe,
 }
 _FIELDS = {f.name: str(f.type) for f in dataclasses.fields(AppSpec)}
 _REQUIRED = ("name", "script", "cwd")

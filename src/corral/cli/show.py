@@ -175,6 +175,7 @@ def describe(row: dict[str, Any]) -> str:
         ("watch & reload", _watch(watch, bool(row.get("watch")))),
         ("source", spec.get("source") or "command line"),
     ]
+    pairs += _probes(spec, row.get("probe") or {})
     head = f"Describing process with id {row.get('id')} - name {row.get('name')}"
     width = max(len(key) for key, _ in pairs)
     lines = [head, *(f"  {key.ljust(width)}  {value}" for key, value in pairs)]
@@ -190,6 +191,23 @@ def describe(row: dict[str, Any]) -> str:
         lines.append(f"  from env files ({files}):")
         lines += [f"    {key}={env[key]}" for key in from_files]
     return "\n".join(lines) + "\n"
+
+
+def _probes(spec: dict[str, Any], standing: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each configured probe's settings and where it stands (checked when)."""
+    from corral.figures import probe_state_text, probe_text
+
+    pairs: list[tuple[str, str]] = []
+    for name in ("readiness", "liveness"):
+        probe = spec.get(f"{name}_probe")
+        if not probe:
+            continue
+        pairs.append((f"{name} probe", probe_text(probe)))
+        status = standing.get(name)
+        if status:
+            checked = f" (checked {_when(status.get('last_at'))})" if status.get("last_at") else ""
+            pairs.append((f"{name}", probe_state_text(status) + checked))
+    return pairs
 
 
 def _reason(reason: object) -> str:

@@ -17,6 +17,7 @@ from corral.engine.logfiles import log_paths
 
 _INFO_FIELDS = tuple(f.name for f in dataclasses.fields(ProcessInfo))
 _SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(AppSpec))
+_PROBE_FIELDS = ("readiness_probe", "liveness_probe")
 
 
 def _plain(value: object) -> object:
@@ -28,7 +29,10 @@ def _plain(value: object) -> object:
 
 def spec_dict(spec: AppSpec) -> dict[str, Any]:
     """`spec.to_dict()` without its deep copy (json writes tuples as lists): 10x faster."""
-    return {name: getattr(spec, name) for name in _SPEC_FIELDS}
+    data = {name: getattr(spec, name) for name in _SPEC_FIELDS}
+    for key in _PROBE_FIELDS:  # the only dataclasses inside a spec
+        data[key] = _plain(data[key])
+    return data
 
 
 def row(info: ProcessInfo, home: str, user: str) -> dict[str, Any]:
@@ -39,6 +43,7 @@ def row(info: ProcessInfo, home: str, user: str) -> dict[str, Any]:
     data["status"] = info.status.value
     data["spec"] = spec_dict(spec) if spec else None
     data["reasons"] = [_plain(reason) for reason in info.reasons]
+    data["probe"] = {name: _plain(status) for name, status in info.probe.items()}
     running = info.started_at is not None and info.pid is not None
     data["uptime_ms"] = int((time.time() - info.started_at) * 1000) if running else 0  # type: ignore[operator]
     # The engine's sampler measures every running tree each second (None until then).

@@ -27,6 +27,39 @@ class RestartReason:
     """The specifics: "exit code 1", "memory 212M > limit 200M", "file changed: app.py"."""
 
 
+ProbeName = Literal["readiness", "liveness"]
+ProbeVerdict = Literal["pending", "ok", "failing"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeStatus:
+    """Where one probe of one process stands (jlist's `probe`, describe, the TUI)."""
+
+    probe: ProbeName
+    kind: str
+    """http, tcp or exec."""
+    target: str
+    verdict: ProbeVerdict = "pending"
+    """ok after success_threshold passes in a row, failing after failure_threshold
+    failures in a row, pending before either (or while it is not running)."""
+    last: Literal["ok", "failed"] | None = None
+    """The last attempt's result (None before the first)."""
+    failures: int = 0
+    """Consecutive failed attempts (0 after a pass)."""
+    last_error: str | None = None
+    """What the last failed attempt said (kept after a pass, for describe)."""
+    last_at: float | None = None
+    """Wall-clock time of the last attempt."""
+    running: bool = False
+    """True while the probe runs (readiness until the run is ready, liveness while online)."""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ProbeStatus:
+        if isinstance(data, ProbeStatus):
+            return data
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessInfo:
     """A snapshot of one managed process (one instance of an app)."""
@@ -67,6 +100,8 @@ class ProcessInfo:
     """The watch switch: watching resumes at the next start while it is on (saved)."""
     paused: bool = True
     """A user's stop holds watch and cron until the next start (saved); False once started."""
+    probe: dict[str, ProbeStatus] = field(default_factory=dict)
+    """Per configured probe ("readiness", "liveness"), where it stands."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; `from_dict` reverses it."""
@@ -86,6 +121,8 @@ class ProcessInfo:
         )
         spec = fields.get("spec")
         fields["spec"] = AppSpec.from_dict(spec) if spec else None
+        probes = fields.get("probe") or {}
+        fields["probe"] = {name: ProbeStatus.from_dict(s) for name, s in probes.items()}
         return cls(**fields)
 
 
@@ -96,6 +133,18 @@ class StateChanged:
     info: ProcessInfo
     ts: float
     kind: Literal["state"] = "state"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeChecked:
+    """A probe's standing changed (a failure, a verdict, a stop); a pass that changes
+    nothing is not published, so a healthy app's probes make no events."""
+
+    id: int
+    name: str
+    ts: float
+    status: ProbeStatus
+    kind: Literal["probe"] = "probe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +263,16 @@ class Lagged:
         return f"this reader fell behind and missed {self.lines} log lines{others}; live again"
 
 
-Event = StateChanged | LogLines | Lifecycle | Removed | MetricsSample | HostSample | Lagged
+Event = (
+    StateChanged
+    | LogLines
+    | Lifecycle
+    | Removed
+    | MetricsSample
+    | HostSample
+    | Lagged
+    | ProbeChecked
+)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -246,6 +304,10 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         return Lifecycle(data["id"], data["name"], data["ts"], data["message"], data["level"])
     if kind == "removed":
         return Removed(data["id"], data["name"], data["ts"])
+    if kind == "probe":
+        return ProbeChecked(
+            data["id"], data["name"], data["ts"], ProbeStatus.from_dict(data["status"])
+        )
     if kind == "lagged":
         return Lagged(int(data["lines"]), int(data["events"]), data["ts"])
     if kind == "metrics":

@@ -1,9 +1,9 @@
-"""Provides readiness: the systemd notify protocol and an HTTP health check.
+"""Provides the systemd notify protocol, one of the ways a run says it is ready.
 
 With `wait_ready = true` a child is `online` only once it sends `READY=1` to the datagram
 socket named in NOTIFY_SOCKET (what sd_notify libraries do); each run gets its own
-abstract socket, so a message can only come from that run. With `health_check` a URL is
-polled until it answers 2xx.
+abstract socket, so a message can only come from that run. (Readiness probes, and
+`health_check`, are engine/probes.py.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import socket
-import urllib.parse
 
 
 class NotifySocket:
@@ -49,32 +48,3 @@ class NotifySocket:
         with contextlib.suppress(ValueError, OSError):
             self._loop.remove_reader(self.sock.fileno())
         self.sock.close()
-
-
-async def http_ok(url: str, timeout: float = 1.0) -> bool:
-    """True when a GET of URL answers 2xx (plain HTTP, loopback health endpoints)."""
-    parts = urllib.parse.urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    writer = None
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-        status = await asyncio.wait_for(reader.readline(), timeout)
-        fields = status.split()
-        return len(fields) >= 2 and fields[1].startswith(b"2")
-    except (OSError, TimeoutError):
-        return False
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-async def poll_health(url: str, interval: float = 0.2) -> bool:
-    """Poll URL until it answers 2xx (the caller bounds the wait)."""
-    while True:
-        if await http_ok(url):
-            return True
-        await asyncio.sleep(interval)  # an HTTP endpoint has no event to wait on

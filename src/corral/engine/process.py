@@ -14,6 +14,7 @@ import signal as signals
 import subprocess
 import time
 from collections import deque
+from collections.abc import Callable
 
 from corral.config.spec import AppSpec
 from corral.engine import pidfile, policy, readiness, shim, spawn, tree
@@ -21,6 +22,9 @@ from corral.engine.broker import Channel
 from corral.engine.events import (
     Lifecycle,
     LogLines,
+    ProbeChecked,
+    ProbeName,
+    ProbeStatus,
     ProcessInfo,
     RestartReason,
     StateChanged,
@@ -28,6 +32,7 @@ from corral.engine.events import (
 )
 from corral.engine.notify import NotifySocket
 from corral.engine.policy import Decision, Ending, History
+from corral.engine.probes import Prober
 from corral.engine.reaper import REAPER
 from corral.engine.run import (
     Host,
@@ -88,6 +93,8 @@ class ManagedProcess:
         process is paused until its first start. A process that ended on its own is not."""
         self.sockets: SharedSockets | None = None
         """The app's shared listening sockets (cluster mode), owned by the supervisor."""
+        self.probe: dict[str, ProbeStatus] = {}
+        """Where each of its probes stands (the latest run's), shown as jlist's `probe`."""
         self._lock = asyncio.Lock()
         self._run: Run | None = None
         self._pending: asyncio.Task[None] | None = None
@@ -131,6 +138,7 @@ class ManagedProcess:
             next_cron=self.next_cron,
             watch_on=self.watch_on,
             paused=self.paused,
+            probe=dict(self.probe),
         )
 
     # -------------------------------------------------------------- commands
@@ -315,17 +323,78 @@ class ManagedProcess:
         self.exit_code, self.exit_signal = None, None
         self._say(f"started (pid {popen.pid})")
         self._write_pid_file(popen.pid)
+        readiness_prober = self._prober(run, "readiness")
+        liveness_prober = self._prober(run, "liveness")
         if not replacing and not readiness.needed(self.spec):
             self._set(ProcessState.ONLINE)
         self._spawn_task(self._watch(run))
-        self._spawn_task(self._await_ready(run))
+        self._spawn_task(self._await_ready(run, readiness_prober))
+        if liveness_prober is not None:
+            task = loop.create_task(self._live(run, liveness_prober))
+            run.probing.append(task)
         return run
 
-    async def _await_ready(self, run: Run) -> None:
+    def _prober(self, run: Run, name: ProbeName) -> Prober | None:
+        """RUN's NAME probe, if the app has one; its standing starts afresh."""
+        probe = self.spec.readiness_probe if name == "readiness" else self.spec.liveness_probe
+        if probe is None:
+            self.probe.pop(name, None)
+            return None
+        prober = Prober(name, probe, self.env, self.spec.cwd, self._probe_report(run))
+        run.probers.append(prober)
+        self.probe[name] = prober.status  # published once it runs
+        return prober
+
+    def _probe_report(self, run: Run) -> Callable[[ProbeStatus], None]:
+        def report(status: ProbeStatus) -> None:
+            if self._run is run:  # a replaced run's probe no longer speaks for the process
+                self._probe_changed(status)
+
+        return report
+
+    def _probe_changed(self, status: ProbeStatus) -> None:
+        before = self.probe.get(status.probe)
+        self.probe[status.probe] = status
+        turned = status.verdict == "failing" and (before is None or before.verdict != "failing")
+        if turned and status.probe == "readiness":  # liveness says so as it restarts
+            self._say(f"readiness: {status.last_error} ({status.failures} in a row)", "warn")
+        self.host.publish(ProbeChecked(self.id, self.spec.name, time.time(), status))
+
+    async def _live(self, run: Run, prober: Prober) -> None:
+        """RUN's liveness probe, from the moment it is online until it fails or RUN ends."""
+        assert run.ready is not None
+        await asyncio.shield(run.ready)
+        if self._run is not run or run.exited.done():
+            return
+        error = await prober.until_failing()
+        # Another task ends the run: this one is cancelled when the run ends.
+        self._spawn_task(self._liveness_failed(run, error))
+
+    async def _liveness_failed(self, run: Run, error: str) -> None:
+        """Kill RUN and let the policy decide, as if it had crashed (backoff, max_restarts)."""
+        async with self._lock:
+            if self._run is not run or run.ending is not None or self.host.closing:
+                return
+            failures = self.probe.get("liveness")
+            count = failures.failures if failures else 0
+            self._say(f"liveness: {error} ({count} in a row); killing it", "warn")
+            self._set(ProcessState.STOPPING)
+            if not await self._terminate(run, Ending.EXIT):
+                self._say("some processes survived SIGKILL", "error")
+                self._set(ProcessState.ERRORED)
+                return
+            uptime_ms = (time.monotonic() - run.started_mono) * 1000
+            # A hung app that exits cleanly on its stop signal is still a failure: no code.
+            decision = policy.decide(self.spec, self.history, Ending.EXIT, uptime_ms, None)
+            if self._apply(decision, ("liveness", error)):
+                await self._launch()
+
+    async def _await_ready(self, run: Run, prober: Prober | None) -> None:
         """Resolve RUN's readiness; a fresh start turns `online` then (PM2's wait_ready)."""
         assert run.ready is not None
         told = [s.ready for s in (run.notify, run.channel) if s is not None]
-        ok = await readiness.wait(self.spec, told, run.exited)
+        passing = prober.until_passing() if prober is not None else None
+        ok = await readiness.wait(self.spec, told, run.exited, passing)
         if run.notify is not None:
             run.notify.close()
         if not run.ready.done():
@@ -434,12 +503,18 @@ class ManagedProcess:
             run.notify.close()
         if run.channel is not None:
             run.channel.close()
+        for task in run.probing:
+            if task is not asyncio.current_task():
+                task.cancel()
+        for prober in run.probers:
+            prober.stopped()
         if self._run is run:
             self._run = None
         return uptime_ms
 
-    def _apply(self, decision: Decision) -> bool:
-        """Carry out a policy decision; True means 'launch again now'."""
+    def _apply(self, decision: Decision, cause: tuple[str, str] | None = None) -> bool:
+        """Carry out a policy decision; True means 'launch again now'. CAUSE is the
+        restart's (reason, detail) when it is not a crash of its own (liveness)."""
         self.history = decision.history
         if decision.state is ProcessState.ERRORED:
             self._record("errored", decision.reason)
@@ -450,19 +525,20 @@ class ManagedProcess:
             self._say(f"not restarting: {decision.reason}")
             self._set(ProcessState.STOPPED)
             return False
-        how = how_it_ended(self.exit_code, self.exit_signal)
+        reason, how = cause or ("crash", how_it_ended(self.exit_code, self.exit_signal))
+        said = how if reason == "crash" else f"{reason}: {how}"
         if decision.delay_ms <= 0:
-            self._say(f"restarting now ({how})")
-            self._count("crash", how)
+            self._say(f"restarting now ({said})")
+            self._count(reason, how)
             return True
-        self._say(f"restarting in {decision.delay_ms} ms ({decision.reason}; {how})")
+        self._say(f"restarting in {decision.delay_ms} ms ({decision.reason}; {said})")
         self._set(ProcessState.WAITING_RESTART)
         self._pending = asyncio.get_running_loop().create_task(
-            self._restart_later(decision.delay_ms, how)
+            self._restart_later(decision.delay_ms, how, reason)
         )
         return False
 
-    async def _restart_later(self, delay_ms: int, how: str) -> None:
+    async def _restart_later(self, delay_ms: int, how: str, reason: str = "crash") -> None:
         await asyncio.sleep(delay_ms / 1000)
         async with self._lock:
             if self._pending is not asyncio.current_task():
@@ -472,7 +548,7 @@ class ManagedProcess:
                 self._set(ProcessState.STOPPED)
                 return
             # Counted now, when it happens: a start by hand meanwhile is no restart.
-            self._count("crash", how)
+            self._count(reason, how)
             await self._launch()
 
     def _cancel_pending(self) -> None:

@@ -1,5 +1,5 @@
 """Provides when a run counts as ready: at once, on READY=1 (or Node's process.send('ready')),
-or when its health check passes.
+or when its readiness probe passes (`health_check` is a spelling of one).
 
 Kept apart from process.py so the rule is one small function: the first of the signals
 the app is configured for, bounded by listen_timeout, and never after the run exited.
@@ -9,29 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from corral.config.spec import AppSpec
-from corral.engine.notify import poll_health
 
 
 def needed(spec: AppSpec) -> bool:
     """True when a fresh run must wait before it is `online`."""
-    return spec.wait_ready or bool(spec.health_check)
+    return spec.wait_ready or spec.readiness_probe is not None
 
 
 async def wait(
-    spec: AppSpec, told: Sequence[asyncio.Future[bool]], exited: asyncio.Future[int]
+    spec: AppSpec,
+    told: Sequence[asyncio.Future[bool]],
+    exited: asyncio.Future[int],
+    passing: Coroutine[Any, Any, bool] | None = None,
 ) -> bool:
-    """True once the run is ready (TOLD: futures the child's own messages resolve); False
-    if it exited first or listen_timeout passed."""
+    """True once the run is ready (TOLD: futures the child's own messages resolve; PASSING:
+    the readiness probe, run until it passes); False if it exited first or listen_timeout
+    passed. The probe is stopped either way."""
     if not needed(spec):
+        if passing is not None:
+            passing.close()
         return True
     signals: list[asyncio.Future[bool]] = list(told)
     ended: asyncio.Future[bool] = asyncio.ensure_future(_exit_means_not_ready(exited))
-    health = asyncio.ensure_future(poll_health(spec.health_check)) if spec.health_check else None
-    if health is not None:
-        signals.append(health)
+    probing = asyncio.ensure_future(passing) if passing is not None else None
+    if probing is not None:
+        signals.append(probing)
     try:
         done, _ = await asyncio.wait(
             [*signals, ended],
@@ -41,10 +47,10 @@ async def wait(
         return any(f in done and not f.cancelled() and f.result() is True for f in signals)
     finally:
         ended.cancel()
-        if health is not None:
-            health.cancel()
+        if probing is not None:
+            probing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await health
+                await probing
 
 
 async def _exit_means_not_ready(exited: asyncio.Future[int]) -> bool:

@@ -9,7 +9,7 @@ import asyncio
 import signal as signals
 import subprocess
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from corral.engine.broker import Channel
 from corral.engine.events import Event
@@ -17,6 +17,9 @@ from corral.engine.notify import NotifySocket
 from corral.engine.policy import Ending
 from corral.engine.sockets import SocketPool
 from corral.engine.tree import Lineage
+
+if TYPE_CHECKING:
+    from corral.engine.probes import Prober
 
 
 class Host(Protocol):
@@ -47,11 +50,15 @@ class Run:
     ending: Ending | None = None
     """Set by the command that ends this run on purpose; None means it ended on its own."""
     ready: asyncio.Future[bool] | None = None
-    """Resolves True once the run is ready (at once without wait_ready/health_check),
+    """Resolves True once the run is ready (at once without wait_ready/readiness_probe),
     False when it exited first or listen_timeout passed."""
     notify: NotifySocket | None = None
     channel: Channel | None = None
     """The broker channel (shared sockets on demand, Node's process.send)."""
+    probers: list[Prober] = field(default_factory=list)
+    """This run's probes (engine/probes.py); they stop when it ends."""
+    probing: list[asyncio.Task[None]] = field(default_factory=list)
+    """The tasks running them past readiness (liveness), cancelled when it ends."""
 
     @property
     def pid(self) -> int:

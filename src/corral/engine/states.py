@@ -41,8 +41,14 @@ ALLOWED: dict[ProcessState, frozenset[ProcessState]] = {
             ProcessState.LAUNCHING,
         }
     ),
+    # A liveness failure stops the run on purpose, then the policy decides as for a crash.
     ProcessState.STOPPING: frozenset(
-        {ProcessState.STOPPED, ProcessState.ERRORED, ProcessState.LAUNCHING}
+        {
+            ProcessState.STOPPED,
+            ProcessState.ERRORED,
+            ProcessState.LAUNCHING,
+            ProcessState.WAITING_RESTART,
+        }
     ),
     ProcessState.WAITING_RESTART: frozenset({ProcessState.LAUNCHING, ProcessState.STOPPED}),
 }

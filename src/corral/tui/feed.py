@@ -7,7 +7,7 @@ knows which messages to post. No Textual here: the routing is tested without a s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from corral.engine.events import (
     Event,
@@ -16,6 +16,7 @@ from corral.engine.events import (
     Lifecycle,
     LogLines,
     MetricsSample,
+    ProbeChecked,
     Removed,
     StateChanged,
 )
@@ -101,6 +102,12 @@ class Feed:
             case HostSample():
                 self.board.host = event
                 changes.host = event
+            case ProbeChecked():
+                proc = self.board.procs.get(event.id)
+                if proc is not None:  # repainted as a state change of that process
+                    probe = {**proc.info.probe, event.status.probe: event.status}
+                    proc.info = replace(proc.info, probe=probe)
+                    changes.process = StateChanged(proc.info, event.ts)
         return changes
 
     def _add(self, pm_id: int, records: list[LogRecord]) -> int:

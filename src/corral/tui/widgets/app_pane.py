@@ -72,6 +72,25 @@ def restart_texts(info: ProcessInfo) -> list[str]:
     ]
 
 
+def probe_texts(info: ProcessInfo) -> list[str]:
+    """A probe that failed last, longest first (it matters more than the last restart):
+    `✖ liveness 2/3 · GET http://…/health timed out after 1s`; [] when none did."""
+    spec = info.spec
+    for name in ("liveness", "readiness"):
+        status = info.probe.get(name)
+        if status is None or not status.failures or not status.running:
+            continue
+        probe = getattr(spec, f"{name}_probe", None)
+        head = f"✖ {name} {status.failures}"
+        error = status.last_error or ""
+        short = error
+        if probe is not None:
+            head += f"/{probe.failure_threshold}"
+            short = error.removeprefix(probe.what).lstrip(": ")  # "timed out after 1s"
+        return [f"{head} · {error}", f"{head} · {short}", head]
+    return []
+
+
 def fit(texts: list[str], room: int) -> str:
     """The first of TEXTS that fits in ROOM cells (the last one if none does)."""
     return next((t for t in texts if len(t) <= room), texts[-1])
@@ -185,7 +204,7 @@ class AppPane(Widget):
         line_row = bool(limit) and tall
         memory_text = memory_value(proc.memory_now(), None if line_row else limit)
         room = self._reason.size.width or 44
-        reason = fit(restart_texts(info), room)
+        reason = fit(probe_texts(info) or restart_texts(info), room)
         shown = (cpu_levels, memory_levels, cpu_text, memory_text, reason, colours, limit, tall)
         if shown == self._last:
             return

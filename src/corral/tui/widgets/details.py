@@ -24,7 +24,13 @@ from textual.widgets import Static
 from corral.config.spec import AppSpec
 from corral.engine.events import ProcessInfo
 from corral.engine.logfiles import log_paths
-from corral.figures import config_text, size_text, uptime_text
+from corral.figures import (
+    config_text,
+    probe_state_text,
+    probe_text,
+    size_text,
+    uptime_text,
+)
 from corral.tui.model import Board
 from corral.tui.widgets.key_bar import KeyBar, KeyItem
 from corral.tui.widgets.process_table import STATUS_TEXT
@@ -69,6 +75,7 @@ def metadata_rows(info: ProcessInfo, home: str, now: float, version: str) -> lis
         ("uptime", up),
         ("restarts", f"{info.restarts} ({info.unstable_restarts} unstable)"),
     ]
+    rows += [(name, probe_state_text(status)) for name, status in sorted(info.probe.items())]
     if spec is None:
         return rows
     interpreter = spec.interpreter or "none (run directly)"
@@ -115,6 +122,9 @@ def config_rows(spec: AppSpec) -> list[tuple[str, str]]:
         ("cron_restart", spec.cron_restart or "-"),
         ("watch", config_text(spec.watch) if watch else "-"),
     ]
+    for key, probe in (("readiness", spec.readiness_probe), ("liveness", spec.liveness_probe)):
+        if probe is not None:
+            rows.append((f"{key}_probe", probe_text(probe)))
     if spec.ignore_watch:
         rows.append(("ignore_watch", ", ".join(spec.ignore_watch)))
     return rows

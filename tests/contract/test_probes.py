@@ -1,0 +1,187 @@
+"""Readiness and liveness probes (http, tcp, exec), the same through the engine and the daemon.
+
+Every probe here runs against a real child: a file an exec probe tests, a port a server
+binds, a server that stops answering while its process lives on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from corral.config.spec import Probe
+from corral.engine.api import SupervisorAPI
+from corral.engine.events import ProcessInfo
+from corral.engine.states import ProcessState
+from tests.contract.waits import holds, until
+from tests.helpers import app, free_port
+
+pytestmark = pytest.mark.timeout(90)
+ONLINE, LAUNCHING = ProcessState.ONLINE, ProcessState.LAUNCHING
+
+
+def one(infos: list[ProcessInfo]) -> ProcessInfo:
+    [info] = infos
+    return info
+
+
+async def test_an_exec_readiness_probe_gates_online(api: SupervisorAPI, tmp_path: Path) -> None:
+    flag = tmp_path / "db.ready"
+    probe = Probe("exec", f"test -f {flag}", period=100)
+    [added] = await api.add([app("sleeper.py", "db", readiness_probe=probe, listen_timeout=60_000)])
+    assert added.status is LAUNCHING
+    infos = await until(api, lambda i: one(i).probe["readiness"].failures >= 2)
+    readiness = one(infos).probe["readiness"]
+    assert readiness.kind == "exec" and readiness.last == "failed" and readiness.running
+    assert readiness.last_error == f"exec test -f {flag} exited with code 1"
+    await holds(api, lambda i: one(i).status is LAUNCHING, 0.3)  # the probe keeps failing
+    flag.touch()
+    infos = await until(api, lambda i: one(i).status is ONLINE)
+    readiness = one(infos).probe["readiness"]
+    assert (readiness.verdict, readiness.last, readiness.failures) == ("ok", "ok", 0)
+    assert not readiness.running  # its job is done once the run is ready
+
+
+async def test_exec_probes_run_in_the_apps_cwd_with_its_env(
+    api: SupervisorAPI, tmp_path: Path
+) -> None:
+    (tmp_path / "marker").touch()
+    spec = app(
+        "sleeper.py",
+        "env",
+        env={**os.environ, "WANTED": "yes"},
+        readiness_probe=Probe("exec", 'test -f marker && test "$WANTED" = yes', period=100),
+    )
+    await api.add([dataclasses.replace(spec, cwd=str(tmp_path))])
+    await until(api, lambda i: one(i).status is ONLINE)
+
+
+async def test_a_tcp_readiness_probe_waits_for_the_port(api: SupervisorAPI) -> None:
+    port = free_port()
+    spec = app(
+        "hangs.py",
+        "web",
+        env={**os.environ, "PORT": str(port)},
+        readiness_probe=Probe("tcp", f"127.0.0.1:{port}", period=100),
+        listen_timeout=60_000,
+    )
+    await api.add([spec])
+    infos = await until(api, lambda i: one(i).status is ONLINE)
+    assert one(infos).probe["readiness"].verdict == "ok"
+
+
+async def test_a_hung_server_is_restarted_by_its_liveness_probe(api: SupervisorAPI) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/health"
+    liveness = Probe("http", url, period=300, timeout=300, failure_threshold=2)
+    spec = app(
+        "hangs.py",
+        "web",
+        env={**os.environ, "PORT": str(port)},
+        readiness_probe=Probe("tcp", f"127.0.0.1:{port}", period=100),
+        liveness_probe=liveness,
+        listen_timeout=60_000,
+        kill_timeout=500,
+    )
+    await api.add([spec])
+    infos = await until(api, lambda i: one(i).probe["liveness"].last == "ok")
+    first = one(infos)
+    assert first.status is ONLINE and first.restarts == 0
+    await api.signal("web", signal="SIGUSR1")  # it stops answering; its process lives on
+    hung_at = time.monotonic()
+    infos = await until(api, lambda i: one(i).restarts == 1, timeout=30)
+    took = time.monotonic() - hung_at
+    info = one(infos)
+    [reason] = info.reasons
+    assert (reason.reason, reason.detail) == ("liveness", f"GET {url} timed out after 300ms")
+    # period x threshold + timeout + 1 s is what it needs at most (0.6 + 0.3 + 1); kill and
+    # restart add kill_timeout. The bound is 5x that, since the machine is shared and loaded.
+    assert took < 5 * (0.6 + 0.3 + 1 + 0.5), took
+    infos = await until(api, lambda i: one(i).status is ONLINE and one(i).pid != first.pid)
+    assert one(infos).probe["liveness"].failures == 0  # a new run, a new count
+
+
+async def test_liveness_failures_count_like_crashes(api: SupervisorAPI) -> None:
+    """Under the restart policy: unstable restarts up to max_restarts, then errored."""
+    closed = free_port()
+    spec = app(
+        "sleeper.py",
+        "dead",
+        liveness_probe=Probe("tcp", f"127.0.0.1:{closed}", period=100, failure_threshold=1),
+        max_restarts=2,
+        min_uptime=60_000,
+    )
+    await api.add([spec])
+    infos = await until(api, lambda i: one(i).status is ProcessState.ERRORED, timeout=30)
+    info = one(infos)
+    assert info.restarts == 1 and info.unstable_restarts == 2
+    assert [r.reason for r in info.reasons] == ["liveness", "errored"]
+    assert info.reasons[0].detail == f"connect 127.0.0.1:{closed}: connection refused"
+    liveness = info.probe["liveness"]
+    assert (liveness.verdict, liveness.failures, liveness.running) == ("failing", 1, False)
+
+
+async def test_an_exec_probe_that_times_out_takes_its_process_group_with_it(
+    api: SupervisorAPI, tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    command = f"sleep 30 & echo $! >> {pids}; wait"
+    probe = Probe("exec", command, period=100, timeout=200)
+    await api.add([app("sleeper.py", "slow", readiness_probe=probe, listen_timeout=60_000)])
+    infos = await until(api, lambda i: one(i).probe["readiness"].failures >= 2)
+    assert one(infos).probe["readiness"].last_error == f"exec {command} timed out after 200ms"
+    await api.stop("slow")
+    left = [int(pid) for pid in pids.read_text().split()]
+    assert len(left) >= 2
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+    await until(api, lambda _: not any(alive(pid) for pid in left))
+
+
+async def test_probes_stop_with_the_app(api: SupervisorAPI) -> None:
+    closed = free_port()
+    liveness = Probe("tcp", f"127.0.0.1:{closed}", period=100, failure_threshold=1000)
+    await api.add([app("sleeper.py", "idle", liveness_probe=liveness)])
+    await until(api, lambda i: one(i).probe["liveness"].failures >= 2)
+    [stopped] = await api.stop("idle")
+    assert not stopped.probe["liveness"].running
+    count = stopped.probe["liveness"].failures
+    await holds(api, lambda i: one(i).probe["liveness"].failures == count, 0.5)
+
+
+async def test_a_rolling_reload_waits_for_the_readiness_probe(
+    api: SupervisorAPI, tmp_path: Path
+) -> None:
+    """A replacement whose probe never passes is stopped; the old run serves on."""
+    port = free_port()
+    block = tmp_path / "block"
+    spec = app(
+        "reuseport.py",
+        "rp",
+        env={**os.environ, "PORT": str(port)},
+        reuse_port=True,
+        readiness_probe=Probe("exec", f"test ! -f {block}", period=100),
+        listen_timeout=1500,
+        ready_timeout_fails=True,
+    )
+    [added] = await api.add([spec])
+    await until(api, lambda i: one(i).status is ONLINE)
+    block.touch()
+    # ReloadFailed from the engine, the daemon client's DaemonError: both RuntimeErrors.
+    with pytest.raises(RuntimeError, match="never got ready"):
+        await api.reload("rp")
+    [info] = await api.list_processes()
+    assert info.status is ONLINE and info.pid == added.pid
+    block.unlink()
+    [reloaded] = await api.reload("rp")
+    assert reloaded.pid != added.pid and reloaded.probe["readiness"].verdict == "ok"

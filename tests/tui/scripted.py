@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from corral.config.spec import AppSpec
+from corral.config.spec import AppSpec, Probe
 from corral.engine.api import SupervisorAPI
 from corral.engine.events import (
     Event,
@@ -20,6 +20,8 @@ from corral.engine.events import (
     Lifecycle,
     LogLines,
     MetricsSample,
+    ProbeChecked,
+    ProbeStatus,
     ProcessInfo,
     RestartReason,
     StateChanged,
@@ -114,6 +116,36 @@ def demo_events(samples: int = 40) -> list[Event]:
         events.append(LogLines.of(pm_id, name, stream, T0 + 3700 + n, (data,)))
     events.append(Lifecycle(3, "flaky", T0 + 95, "errored: 16 unstable restarts", "error"))
     events.append(Lifecycle(4, "leaker", T0 + 3710, "restarting: memory 212M > limit 200M", "warn"))
+    return events
+
+
+def stack() -> list[Event]:
+    """A small stack with probes: a db ready by its exec probe, a web app waiting for it,
+    an api whose liveness probe has failed twice of three."""
+    ready = Probe("exec", "test -f /run/db.ready", period=1000)
+    health = Probe("http", "http://127.0.0.1:8000/health", period=2000, failure_threshold=3)
+    db = spec("db", readiness_probe=ready)
+    api = spec("api", readiness_probe=Probe("tcp", "127.0.0.1:8000"), liveness_probe=health)
+    web = spec("web", depends_on={"db": "ready"})
+    timed_out = f"GET {health.target} timed out after 1s"
+    db_ready = ProbeStatus("readiness", "exec", ready.target, "ok", "ok", 0, None, NOW - 60)
+    api_ready = ProbeStatus("readiness", "tcp", "127.0.0.1:8000", "ok", "ok", 0, None, NOW - 90)
+    failing = ProbeStatus("liveness", "http", health.target, "pending", "failed", 2, timed_out)
+    failing = replace(failing, last_at=NOW - 1, running=True)
+    infos = [
+        info(0, db, ProcessState.ONLINE, probe={"readiness": db_ready}),
+        info(1, api, ProcessState.ONLINE, probe={"readiness": api_ready}),
+        info(2, web, ProcessState.STOPPED),
+    ]
+    events: list[Event] = [StateChanged(i, T0) for i in infos]
+    events.append(ProbeChecked(1, "api", NOW - 1, failing))  # the live event, not the snapshot
+    for n in range(20):
+        for i in infos[:2]:
+            memory = (40 + 10 * i.id + n % 3) * MiB
+            events.append(MetricsSample(i.id, NOW - 20 + n, 1.0 + i.id, memory, 1.0, memory))
+    for n in (1, 2):
+        said = f"liveness: {timed_out} ({n} of 3)"
+        events.append(Lifecycle(1, "api", NOW - 5 + 2 * n, said, "warn"))
     return events
 
 

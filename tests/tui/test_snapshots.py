@@ -14,7 +14,7 @@ from corral.tui.app import CorralApp, make_app
 from corral.tui.base import Source
 from corral.tui.widgets.search_bar import SearchBar
 from tests.tui.pilot import settle
-from tests.tui.scripted import NOW, ScriptedAPI, many
+from tests.tui.scripted import NOW, ScriptedAPI, many, stack
 
 Snap = Callable[..., bool]
 
@@ -98,6 +98,22 @@ class TestDetails:
     def test_errored_app(self, snap_compare: Snap) -> None:
         """flaky: its config, log files, restart timeline and environment names."""
         assert snap_compare(demo(), terminal_size=(100, 40), run_before=keys("enter"))
+
+
+class TestProbes:
+    """A stack with readiness and liveness probes (and an app waiting for another)."""
+
+    def stack(self) -> CorralApp:
+        return make_app(ScriptedAPI(stack()), clock=lambda: NOW, history_lines=0)
+
+    def test_failing_probe_and_waiting_app(self, snap_compare: Snap) -> None:
+        """api's pane says its liveness probe failed 2 of 3 times, and what failed."""
+        assert snap_compare(self.stack(), terminal_size=(120, 30), run_before=keys())
+
+    def test_probe_details(self, snap_compare: Snap) -> None:
+        """api's details: each probe's settings and where it stands."""
+        run = keys("enter")
+        assert snap_compare(self.stack(), terminal_size=(100, 40), run_before=run)
 
 
 class TestDialogs:

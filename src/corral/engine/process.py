@@ -358,6 +358,12 @@ class ManagedProcess:
         turned = status.verdict == "failing" and (before is None or before.verdict != "failing")
         if turned and status.probe == "readiness":  # liveness says so as it restarts
             self._say(f"readiness: {status.last_error} ({status.failures} in a row)", "warn")
+        live = self.spec.liveness_probe
+        counted = before is not None and status.failures > before.failures
+        if status.probe == "liveness" and counted and live and status.verdict != "failing":
+            # Each failure short of a restart is said: a flapping app shows in its log.
+            threshold = live.failure_threshold
+            self._say(f"liveness: {status.last_error} ({status.failures} of {threshold})", "warn")
         self.host.publish(ProbeChecked(self.id, self.spec.name, time.time(), status))
 
     async def _live(self, run: Run, prober: Prober) -> None:

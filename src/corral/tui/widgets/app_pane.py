@@ -60,6 +60,9 @@ def restart_texts(info: ProcessInfo) -> list[str]:
     short = last.detail
     for long, brief in _SHORTER:
         short = short.replace(long, brief)
+    live = info.spec.liveness_probe if info.spec else None
+    if last.reason == "liveness" and live is not None:  # "timed out after 1s"
+        short = short.removeprefix(live.what).lstrip(": ")
     head = f"↺ {info.restarts}"
     if not last.detail:
         return [f"{head} · {last.reason} {when}", f"{head} · {last.reason}", head]
@@ -81,11 +84,13 @@ def probe_texts(info: ProcessInfo) -> list[str]:
         if status is None or not status.failures or not status.running:
             continue
         probe = getattr(spec, f"{name}_probe", None)
-        head = f"✖ {name} {status.failures}"
+        # Liveness failures count toward a restart (2/3); readiness ones only delay `online`.
+        head = f"✖ {name} {status.failures} failed"
+        if name == "liveness" and probe is not None:
+            head = f"✖ {name} {status.failures}/{probe.failure_threshold}"
         error = status.last_error or ""
         short = error
         if probe is not None:
-            head += f"/{probe.failure_threshold}"
             short = error.removeprefix(probe.what).lstrip(": ")  # "timed out after 1s"
         return [f"{head} · {error}", f"{head} · {short}", head]
     return []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -148,3 +151,69 @@ def test_process_info_with_reasons_and_metrics_survives_json() -> None:
     }
     assert ProcessInfo.from_dict(data) == info
     assert ProcessInfo.from_dict(info.to_dict()) == info
+
+
+# --------------------------------------------------------- the tiers (issue 19)
+
+
+@pytest.fixture
+def sleepers() -> Iterator[list[int]]:
+    """Two sleeping children of the test process, killed after the test."""
+    procs = [subprocess.Popen(["sleep", "60"]) for _ in range(2)]
+    yield [proc.pid for proc in procs]
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+async def _until(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_only_limited_apps_are_sampled_every_interval(sleepers: list[int]) -> None:
+    """A limited app at the fast rate; an unlimited one twice (a figure and a CPU %), then
+    only with the idle passes; someone looking brings everything to the fast rate."""
+    limited, free = (Target(i, pid, f"t{i}", limited=i == 0) for i, pid in enumerate(sleepers))
+    sampler = Sampler()
+    counts: Counter[int] = Counter()
+
+    def deliver(samples: list[MetricsSample], _host: HostSample | None) -> None:
+        counts.update(s.id for s in samples)
+
+    troubles: list[str] = []
+    # The idle rate is an hour: within this test the free app gets no idle pass.
+    run = sampler.run(0.02, lambda: ([limited, free], set()), deliver, troubles.append, idle=3600)
+    task = asyncio.get_running_loop().create_task(run)
+    try:
+        await _until(lambda: counts[0] >= 8, "eight passes over the limited app")
+        assert counts[1] == 2 and not troubles
+        sampler.attend()  # a metrics scrape
+        before = counts[1]
+        await _until(lambda: counts[1] >= before + 3, "the free app at the fast rate")
+    finally:
+        task.cancel()
+
+
+async def test_nothing_running_means_no_pass_until_woken(sleepers: list[int]) -> None:
+    running = [Target(0, sleepers[0], "t0", limited=True)]
+    sampler = Sampler()
+    passes: list[list[MetricsSample]] = []
+    run = sampler.run(0.02, lambda: (running, set()), lambda s, _h: passes.append(s), print)
+    task = asyncio.get_running_loop().create_task(run)
+    try:
+        await _until(lambda: len(passes) >= 3, "three passes")
+        assert not sampler.parked
+        running.clear()  # the app stopped
+        sampler.wake()
+        await _until(lambda: sampler.parked, "the sampler parked")
+        parked_after = len(passes)
+        assert passes[-1] == []  # its last pass cleared the stopped app's figures
+        running.append(Target(0, sleepers[0], "t1"))  # started again: the engine wakes it
+        sampler.wake()
+        await _until(lambda: len(passes) > parked_after and passes[-1] != [], "a new pass")
+        assert passes[-1][0].cpu is None  # a new run's first pass: no CPU % yet
+    finally:
+        task.cancel()

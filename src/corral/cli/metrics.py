@@ -90,7 +90,7 @@ class DaemonCollector:
     def rows(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The daemon's table and its ping (pid, version); raises when none answers."""
         with session.connect(start=False) as client:
-            return client.call("list"), client.call("ping")
+            return client.call("list", scrape=True), client.call("ping")
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily

@@ -13,7 +13,8 @@ Methods and params (every `targets` is a non-empty list of ids, names, namespace
                                                notice?, persistence?}  notice: crash recovery,
                                                told once; persistence: why state.json or
                                                dump.json cannot be written (while it lasts)
-    list     {targets?}                    -> [row]   (see rows.py)
+    list     {targets?, scrape?}           -> [row]   (see rows.py)  scrape: a metrics
+                                               exporter reads: 1 Hz figures a while
     add      {specs: [spec], replace?}     -> [row]   replace: a running name restarts with it
     restore  {entries: [{spec, status, id?, watch_on?, paused?}]} -> [row]  one process per
                                                entry (update, resurrect); a free id is reused
@@ -207,6 +208,8 @@ class RpcDispatcher:
 
     async def list_rows(self, params: Params) -> list[dict[str, Any]]:
         targets = _targets(params) if "targets" in params else []
+        if params.get("scrape") is True:
+            self.sup.attend()
         return self.rows(await self.sup.list_processes(*targets))
 
     async def history(self, params: Params) -> list[dict[str, Any]]:

@@ -118,6 +118,8 @@ class Hub:
         self.lines_dropped = 0
         """Log lines subscribers missed by falling behind, since start (they stay in the
         files; only the slow reader's view skipped them)."""
+        self.on_watch: Callable[[], None] = lambda: None
+        """Called when a subscriber starts listening (the sampler speeds up for it)."""
 
     @property
     def subscribers(self) -> int:
@@ -176,6 +178,7 @@ class Hub:
         subscription = Subscription()
         first = list(snapshot())
         self._subscriptions.add(subscription)
+        self.on_watch()
         try:
             if first:
                 yield first
@@ -191,6 +194,7 @@ class Hub:
         subscription = Subscription()
         first = list(snapshot())
         self._subscriptions.add(subscription)
+        self.on_watch()
         try:
             for event in first:
                 yield event

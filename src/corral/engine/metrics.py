@@ -1,12 +1,17 @@
-"""Provides Sampler: CPU and memory of every running process tree, one pass per tick.
+"""Provides Sampler: CPU and memory of the running process trees, in tiers.
 
-A pass reads `/proc/PID/stat` once for every process in the engine's own subtree (which,
-the engine being a subreaper, holds every supervised process and all they started). That
-one line gives each process's parent (to build every tree at once), its process group (to
-place orphans re-parented to the engine), its start time (with the pid, its identity),
-its CPU ticks and its RSS. Asking psutil for the same figures costs about three reads
-per process; with 200 apps that is the difference between a 12 ms pass and a 72 ms one.
-CPU % is the delta of CPU ticks since the previous pass, kept per (pid, start time), so a
+A pass reads `/proc/PID/stat` once for every process it follows in the engine's own
+subtree (the engine being a subreaper, that holds every supervised process and all they
+started; engine/procfs.py says how it is read cheaply). That one line gives each
+process's parent (to build the trees), its process group (to place orphans re-parented
+to the engine), its start time (with the pid, its identity), its CPU ticks and its RSS.
+
+Not every tree is read every second. At 1 Hz: apps with a memory limit (the restart
+must follow a crossing within 2 s) and every app while someone looks (a subscriber such
+as the TUI, or a metrics scrape within the last SCRAPE_HOLD_S); a new run twice, to give
+it a figure and a CPU % at once. The rest every IDLE_INTERVAL seconds, all in one pass;
+a stopped app not at all, and with nothing running the loop sleeps until woken. CPU % is
+the delta of CPU ticks since the run's previous pass, kept per (pid, start time), so a
 recycled pid never inherits another process's baseline.
 """
 
@@ -17,20 +22,29 @@ import os
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from corral.engine import procfs
 from corral.engine.events import HostSample, MetricsSample
-from corral.engine.tree import HAS_CHILDREN_LISTS, TOKEN_VAR, Identity, Lineage, children_of
+from corral.engine.procfs import PGRP, PPID, RSS, START, STIME, UTIME, Stat, StatFiles
+from corral.engine.tree import HAS_CHILDREN_LISTS, Identity, Lineage, children_of
 
 HISTORY = 900
 """Samples kept per process: 15 minutes at the default 1 Hz."""
+IDLE_INTERVAL = 15.0
+"""Seconds between two passes over the apps nobody looks at and no limit needs.
+
+A pass costs about 45 µs of CPU per single-process app on the (loaded) 2-core test
+machine, so 9 ms for 200 apps: every 15 s that is 0.06 % of a core, under the issue's
+0.10 % (every 10 s it would be 0.09 %, too close). `corral list` then shows figures at
+most 15 s old, CPU % averaged over them; pm2 checks memory every 30 s, and supervisord
+measures nothing."""
+SCRAPE_HOLD_S = 90.0
+"""How long a metrics scrape keeps every app at 1 Hz: Prometheus scrapes every 60 s by
+default, so a scraper polling at that rate is always answered with fresh figures."""
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-
-# Indexes into the fields of /proc/PID/stat that follow the ")" closing the command name.
-_STATE, _PPID, _PGRP, _UTIME, _STIME, _START, _RSS = 0, 1, 2, 11, 12, 19, 21
-
-Stat = list[bytes]
 
 
 class Target(NamedTuple):
@@ -39,22 +53,19 @@ class Target(NamedTuple):
     id: int
     pid: int
     token: str
+    limited: bool = False
+    """True when the app has a memory limit: it is sampled every interval."""
 
 
-def _stat(pid: int) -> Stat | None:
-    """The fields of /proc/PID/stat after the command name, or None if PID is gone."""
-    try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        data = os.read(fd, 2048)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    fields = data[data.rfind(b")") + 2 :].split()
-    return fields if len(fields) > _RSS else None
+@dataclass
+class _Track:
+    """What the previous pass over one run left: its time and each process's CPU ticks."""
+
+    token: str
+    mono: float | None = None
+    boot: float = 0.0
+    passes: int = 0
+    ticks: dict[Identity, int] = field(default_factory=dict)
 
 
 def scan() -> dict[int, Stat]:
@@ -64,101 +75,71 @@ def scan() -> dict[int, Stat]:
     started, is in its own subtree: walking that subtree reads a few files per managed
     process instead of one per process on the machine (an idle daemon stays idle).
     """
+    stats = StatFiles(keep=0)
+    if not HAS_CHILDREN_LISTS:
+        return procfs.scan_all(stats)
     table: dict[int, Stat] = {}
-    if HAS_CHILDREN_LISTS:
-        stack = children_of(os.getpid())
-        while stack:
-            pid = stack.pop()
-            fields = _stat(pid)
-            if fields is not None and fields[_STATE] != b"Z":
-                table[pid] = fields
-                stack.extend(children_of(pid))
-        return table
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            fields = _stat(int(name))
-            if fields is not None and fields[_STATE] != b"Z":
-                table[int(name)] = fields
+    procfs.walk(children_of(os.getpid()), stats, table)
     return table
-
-
-def _run_token(pid: int) -> str | None:
-    """The CORRAL_RUN token in PID's environment, if it has one we may read."""
-    prefix = f"{TOKEN_VAR}=".encode()
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            env = handle.read()
-    except OSError:
-        return None
-    for entry in env.split(b"\0"):
-        if entry.startswith(prefix):
-            return entry[len(prefix) :].decode(errors="replace")
-    return None
 
 
 class Sampler:
     """Samples process trees and the host; keeps a bounded history per process id.
 
-    Engine-owned state replaces psutil's per-object CPU baselines: the previous pass's CPU
-    ticks per process identity, and the run each orphan belongs to.
+    Engine-owned state replaces psutil's per-object CPU baselines: each run's previous
+    pass (its time and CPU ticks per process identity), and the run each orphan belongs to.
     """
 
     def __init__(self, keep: int = HISTORY, lineage: Lineage | None = None) -> None:
         self.keep = keep
         self.lineage = lineage if lineage is not None else Lineage()
         """Filled by every pass: the run each descendant was last seen in, and the orphans."""
-        self._ticks: dict[Identity, int] = {}
+        self._tracks: dict[int, _Track] = {}
+        self._stats = StatFiles()
         self._tokens: dict[Identity, str | None] = {}
-        self._last_mono: float | None = None
-        self._last_boot = 0.0
         self._history: dict[int, deque[MetricsSample]] = {}
         self._cpu_times: tuple[float, float] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._scraped_until = 0.0
+        self.parked = False
+        """True while the loop waits for `wake` alone: nothing runs, nobody looks."""
         self.last_host: HostSample | None = None
         """The latest host figures, None before the first tick."""
 
     # -------------------------------------------------------------- the pass
 
-    def sample(self, targets: Sequence[Target], managed: set[int]) -> list[MetricsSample]:
-        """One pass: a sample per target whose root is alive, appended to its history."""
+    def sample(
+        self,
+        targets: Sequence[Target],
+        managed: set[int],
+        running: Sequence[Target] | None = None,
+    ) -> list[MetricsSample]:
+        """One pass over TARGETS: a sample each whose root is alive, added to its history.
+
+        RUNNING (TARGETS when not given) are every running instance: an orphan may be
+        theirs, and the runs no longer among them are forgotten.
+        """
+        running = targets if running is None else running
         mono, ts = time.monotonic(), time.time()
         boot = time.clock_gettime(time.CLOCK_BOOTTIME)
-        table = scan()
-        members = self._trees(targets, table, managed)
-        elapsed = mono - self._last_mono if self._last_mono is not None else 0.0
-        ticks: dict[Identity, int] = {}
+        table = self._read(targets, managed)
+        members = self._trees(targets, running, table, managed)
         samples: list[MetricsSample] = []
         for target in targets:
             pids = members.get(target.id)
             if not pids:
                 continue
-            cpu_ticks, main_ticks, memory, main_memory = 0, 0, 0, 0
-            known = True
-            for pid in pids:
-                fields = table[pid]
-                ident = (pid, int(fields[_START]))
-                now = int(fields[_UTIME]) + int(fields[_STIME])
-                ticks[ident] = now
-                rss = int(fields[_RSS]) * PAGE_SIZE
-                memory += rss
-                before = self._ticks.get(ident)
-                if before is None:
-                    # New since the last pass: if it started after that pass, all its
-                    # CPU time belongs to this interval; otherwise there is no baseline.
-                    before = now if ident[1] / CLOCK_TICKS < self._last_boot else 0
-                    if pid == target.pid:
-                        known = False  # a run's first pass: no interval to measure over
-                delta = max(0, now - before)
-                cpu_ticks += delta
-                if pid == target.pid:
-                    main_ticks, main_memory = delta, rss
-            cpu = cpu_main = None
-            if known and elapsed > 0:
-                scale = 100 / CLOCK_TICKS / elapsed
-                cpu, cpu_main = round(cpu_ticks * scale, 1), round(main_ticks * scale, 1)
-            used = cpu_ticks / CLOCK_TICKS
-            samples.append(MetricsSample(target.id, ts, cpu, memory, cpu_main, main_memory, used))
-        self._ticks = ticks
-        self._last_mono, self._last_boot = mono, boot
+            track = self._tracks.get(target.id)
+            if track is None or track.token != target.token:
+                track = self._tracks[target.id] = _Track(target.token)
+            samples.append(self._measure(target, pids, table, track, mono, ts, boot))
+        alive = {t.id for t in running}
+        for pm_id in [i for i in self._tracks if i not in alive]:
+            del self._tracks[pm_id]
+        kept = set(table)
+        for track in self._tracks.values():
+            kept.update(pid for pid, _ in track.ticks)
+        self._stats.retain(kept)
         for sample in samples:
             ring = self._history.get(sample.id)
             if ring is None:
@@ -166,15 +147,75 @@ class Sampler:
             ring.append(sample)
         return samples
 
+    def _read(self, targets: Sequence[Target], managed: set[int]) -> dict[int, Stat]:
+        """The stat of every process in TARGETS' trees and in every orphan's subtree."""
+        if not HAS_CHILDREN_LISTS:
+            return procfs.scan_all(self._stats)
+        table: dict[int, Stat] = {}
+        orphans = [pid for pid in children_of(os.getpid()) if pid not in managed]
+        procfs.walk([*orphans, *(t.pid for t in targets)], self._stats, table)
+        return table
+
+    def _measure(
+        self,
+        target: Target,
+        pids: list[int],
+        table: dict[int, Stat],
+        track: _Track,
+        mono: float,
+        ts: float,
+        boot: float,
+    ) -> MetricsSample:
+        elapsed = mono - track.mono if track.mono is not None else 0.0
+        ticks: dict[Identity, int] = {}
+        cpu_ticks, main_ticks, memory, main_memory = 0, 0, 0, 0
+        known = True
+        for pid in pids:
+            fields = table[pid]
+            ident = (pid, int(fields[START]))
+            now = int(fields[UTIME]) + int(fields[STIME])
+            ticks[ident] = now
+            rss = int(fields[RSS]) * PAGE_SIZE
+            memory += rss
+            before = track.ticks.get(ident)
+            if before is None:
+                # New since the run's last pass: if it started after that pass, all its
+                # CPU time belongs to this interval; otherwise there is no baseline.
+                before = now if ident[1] / CLOCK_TICKS < track.boot else 0
+                if pid == target.pid:
+                    known = False  # a run's first pass: no interval to measure over
+            delta = max(0, now - before)
+            cpu_ticks += delta
+            if pid == target.pid:
+                main_ticks, main_memory = delta, rss
+        track.mono, track.boot, track.ticks = mono, boot, ticks
+        track.passes += 1
+        cpu = cpu_main = None
+        if known and elapsed > 0:
+            scale = 100 / CLOCK_TICKS / elapsed
+            cpu, cpu_main = round(cpu_ticks * scale, 1), round(main_ticks * scale, 1)
+        used = cpu_ticks / CLOCK_TICKS
+        return MetricsSample(target.id, ts, cpu, memory, cpu_main, main_memory, used)
+
     def _trees(
-        self, targets: Sequence[Target], table: dict[int, Stat], managed: set[int]
+        self,
+        targets: Sequence[Target],
+        running: Sequence[Target],
+        table: dict[int, Stat],
+        managed: set[int],
     ) -> dict[int, list[int]]:
-        """Every target's live pids: its root's descendants plus the orphans that are its."""
+        """Every target's live pids: its root's descendants plus the orphans that are its.
+
+        Orphans are placed among all RUNNING targets; the Lineage learns the trees of
+        TARGETS afresh and keeps what it knew of the others (not read in this pass).
+        """
         children: defaultdict[int, list[int]] = defaultdict(list)
         for pid, fields in table.items():
-            children[int(fields[_PPID])].append(pid)
+            children[int(fields[PPID])].append(pid)
         roots = {t.pid: t.id for t in targets if t.pid in table}
-        by_token = {t.token: t.pid for t in targets}
+        every_root = {t.pid for t in running} | set(roots)
+        by_token = {t.token: t.pid for t in running}
+        by_token.update((t.token, t.pid) for t in targets)
         tops: defaultdict[int, list[int]] = defaultdict(list)
         for root in roots:
             tops[root].append(root)
@@ -182,14 +223,14 @@ class Sampler:
         orphans: dict[int, int] = {}
         last_seen = self.lineage.seen
         for orphan in children.get(os.getpid(), ()):
-            if orphan in managed:
+            if orphan in managed or orphan in every_root:
                 continue
             fields = table[orphan]
-            ident = (orphan, int(fields[_START]))
+            ident = (orphan, int(fields[START]))
             orphans[orphan] = ident[1]
-            owner = int(fields[_PGRP])
-            if owner not in roots:
-                token = self._tokens[ident] if ident in self._tokens else _run_token(orphan)
+            owner = int(fields[PGRP])
+            if owner not in every_root:
+                token = self._tokens[ident] if ident in self._tokens else procfs.run_token(orphan)
                 tokens[ident] = token
                 # Its own group and no token (setsid, a cleared environment): the run
                 # whose tree it was last seen in still owns it.
@@ -198,15 +239,20 @@ class Sampler:
                 tops[owner].append(orphan)
         self._tokens = tokens
         members = {root: _walk(starts, children) for root, starts in tops.items()}
-        seen = {
-            ident: token
-            for ident, token in last_seen.items()
-            if ident[0] in table and int(table[ident[0]][_START]) == ident[1]
-        }
+        read_now = {t.token for t in targets}
+        others = {t.token for t in running} - read_now
+        seen: dict[Identity, str] = {}
+        for ident, token in last_seen.items():
+            stat = table.get(ident[0])
+            if stat is not None:
+                if int(stat[START]) == ident[1]:
+                    seen[ident] = token  # alive: the owner may be re-found below
+            elif token in others:
+                seen[ident] = token  # in a tree this pass did not read
         token_of = {t.pid: t.token for t in targets}
         for root, pids in members.items():
             for pid in pids:
-                seen[(pid, int(table[pid][_START]))] = token_of[root]
+                seen[(pid, int(table[pid][START]))] = token_of[root]
         self.lineage.update(seen, orphans)
         return {roots[root]: pids for root, pids in members.items()}
 
@@ -218,14 +264,14 @@ class Sampler:
         Read from /proc/stat and /proc/meminfo directly: psutil would cost the daemon
         about 4 MiB of resident memory for these two figures.
         """
-        busy, idle = _cpu_ticks()
+        busy, idle = procfs.cpu_ticks()
         total = busy + idle
         cpu = None
         if self._cpu_times is not None:
             d_total, d_idle = total - self._cpu_times[0], idle - self._cpu_times[1]
             cpu = round(100 * (1 - d_idle / d_total), 1) if d_total > 0 else 0.0
         self._cpu_times = (total, idle)
-        mem_total, available = _memory()
+        mem_total, available = procfs.memory()
         one, five, fifteen = os.getloadavg()
         self.last_host = HostSample(
             time.time(), cpu, mem_total - available, mem_total, (one, five, fifteen)
@@ -245,37 +291,92 @@ class Sampler:
 
     # ------------------------------------------------------------------ loop
 
+    def wake(self) -> None:
+        """Look again at once: a run started, or someone began to look."""
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    def attend(self) -> None:
+        """Someone read the figures (a scrape, sparklines): every app at 1 Hz a while."""
+        now = time.monotonic()
+        if self._scraped_until <= now:
+            self.wake()
+        self._scraped_until = now + SCRAPE_HOLD_S
+
     async def run(
         self,
         interval: float,
         targets: Callable[[], tuple[list[Target], set[int]]],
         deliver: Callable[[list[MetricsSample], HostSample | None], None],
         trouble: Callable[[str], None],
-        watched: Callable[[], bool] = lambda: True,
+        watched: Callable[[], bool] = lambda: False,
+        idle: float = IDLE_INTERVAL,
     ) -> None:
-        """Sample every INTERVAL seconds until cancelled; a slow pass skips ticks, never bursts.
+        """Sample until cancelled: each run at INTERVAL or IDLE seconds (see the module).
 
-        A pass that fails is reported through TROUBLE and the next one is tried: metrics
-        and memory limits must not stop for good over one odd /proc entry.
+        A slow pass skips ticks, never bursts. A pass that fails is reported through
+        TROUBLE and the next one is tried: metrics and memory limits must not stop for
+        good over one odd /proc entry. Host figures are taken every tick while someone
+        looks, otherwise with the idle passes (which keeps a CPU baseline for `host()`).
         """
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        tick = 0
+        idle = max(idle, interval)
+        slack = min(interval / 4, 0.25)  # a timer firing a little early is on time
+        idle_at = 0.0
         while True:
-            tick += 1
+            now = time.monotonic()
+            delay: float | None = interval
             try:
-                # Host figures every tick while someone looks; otherwise every 5th, which
-                # keeps a CPU baseline for `host()` and an idle daemon idle.
-                looking = watched()
-                host = self.host() if looking or tick % 5 == 1 else None
-                deliver(self.sample(*targets()), host if looking else None)
+                looking = watched() or now < self._scraped_until
+                running, managed = targets()
+                idle_due = now >= idle_at - slack
+                due = [
+                    t for t in running if looking or idle_due or self._due(t, now, interval, slack)
+                ]
+                host = self.host() if looking or idle_due else None
+                samples = self.sample(due, managed, running) if due else []
+                deliver(samples, host if looking else None)  # even none: clears stopped apps
+                if idle_due:
+                    idle_at = now + idle
+                delay = self._delay(running, looking, interval, idle_at - now)
             except Exception as exc:
                 trouble(f"metrics sample failed: {exc!r}")
-            due += interval
-            now = loop.time()
-            if due < now:
-                due = now + interval
-            await asyncio.sleep(due - now)
+            if delay is not None:
+                delay = max(0.0, now + delay - time.monotonic())
+            await self._pause(delay)
+
+    def _due(self, target: Target, now: float, interval: float, slack: float) -> bool:
+        """True when TARGET needs a pass at the fast rate (new, young or limited)."""
+        track = self._tracks.get(target.id)
+        if track is None or track.token != target.token or track.mono is None:
+            return True
+        fast = target.limited or track.passes < 2  # a second pass gives a CPU %
+        return fast and now - track.mono >= interval - slack
+
+    def _delay(
+        self, running: list[Target], looking: bool, interval: float, idle_left: float
+    ) -> float | None:
+        """Seconds until the next pass; None when nothing runs (until `wake`)."""
+        if looking:
+            return interval
+        if not running:
+            return None
+        for target in running:
+            track = self._tracks.get(target.id)
+            if target.limited or track is None or track.passes < 2:
+                return interval
+        return idle_left
+
+    async def _pause(self, delay: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        self._wake = loop.create_future()
+        timer = loop.call_later(delay, self.wake) if delay is not None else None
+        self.parked = timer is None
+        try:
+            await self._wake
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._wake, self.parked = None, False
 
 
 def _walk(starts: list[int], children: dict[int, list[int]]) -> list[int]:
@@ -285,27 +386,3 @@ def _walk(starts: list[int], children: dict[int, list[int]]) -> list[int]:
         found.append(pid)
         stack.extend(children.get(pid, ()))
     return found
-
-
-def _cpu_ticks() -> tuple[float, float]:
-    """(busy, idle) CPU ticks of the whole machine since boot, from /proc/stat's `cpu` line.
-
-    Idle includes iowait; guest time is left out, being already counted in user time.
-    """
-    with open("/proc/stat", "rb") as handle:
-        fields = handle.readline().split()[1:9]
-    values = [float(v) for v in fields]
-    idle = sum(values[3:5])
-    return sum(values) - idle, idle
-
-
-def _memory() -> tuple[int, int]:
-    """(total, available) bytes from /proc/meminfo (MemFree on kernels before 3.14)."""
-    found: dict[bytes, int] = {}
-    with open("/proc/meminfo", "rb") as handle:
-        for line in handle:
-            key, _, rest = line.partition(b":")
-            if key in (b"MemTotal", b"MemAvailable", b"MemFree"):
-                found[key] = int(rest.split()[0]) * 1024
-    total = found.get(b"MemTotal", 0)
-    return total, found.get(b"MemAvailable", found.get(b"MemFree", 0))

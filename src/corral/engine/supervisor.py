@@ -81,6 +81,7 @@ class Supervisor:
         self.sample_interval = sample_interval
         """Seconds between two metrics samples, and so between two memory-limit checks."""
         self._sampler = Sampler(lineage=self.lineage)
+        self._hub.on_watch = self._sampler.wake  # a new viewer wants 1 Hz figures now
         self._sampling: asyncio.Task[None] | None = None
         self._triggers = Triggers(self)
 
@@ -127,6 +128,8 @@ class Supervisor:
     def publish(self, event: Event) -> None:
         """Hand EVENT to every sink and subscriber."""
         self._hub.publish(event)
+        if isinstance(event, StateChanged):
+            self._sampler.wake()  # a run that started is sampled at once
 
     def _log_trouble(self, message: str) -> None:
         self.publish(Lifecycle(-1, "corral", time.time(), message, "error"))
@@ -359,26 +362,40 @@ class Supervisor:
     # ---------------------------------------------------------------- metrics
 
     async def history(self, pm_id: int) -> list[MetricsSample]:
-        """PM_ID's recent samples, oldest first (15 min at 1 Hz), for sparklines."""
+        """PM_ID's recent samples, oldest first (15 min at 1 Hz), for sparklines.
+
+        Whoever draws them looks at the figures: every app is sampled at 1 Hz for a while.
+        """
         self.get(pm_id)
+        self._sampler.attend()
         return self._sampler.history(pm_id)
 
+    def attend(self) -> None:
+        """Someone reads the figures (a metrics scrape): sample every app at 1 Hz a while."""
+        self._sampler.attend()
+
     async def host(self) -> HostSample | None:
-        """The machine's latest CPU, memory and load figures (None before the first tick);
-        sampled every tick while subscribers watch, every fifth otherwise."""
+        """The machine's CPU, memory and load figures (None before the first tick);
+        sampled every tick while subscribers watch, with the idle passes otherwise."""
         return self._sampler.last_host
 
     def _targets(self) -> tuple[list[Target], set[int]]:
-        running = [(p.id, p.pid, p.token) for p in self._table.procs.values()]
-        return [Target(i, pid, tok) for i, pid, tok in running if pid and tok], self.managed
+        running = [
+            Target(p.id, p.pid, p.token, bool(p.spec.max_memory_restart))
+            for p in self._table.procs.values()
+            if p.pid and p.token
+        ]
+        return running, self.managed
 
     def _sampled(self, samples: list[MetricsSample], host: HostSample | None) -> None:
         latest = {sample.id: sample for sample in samples}
         for proc in self._table.procs.values():
             sample = latest.get(proc.id)
-            proc.cpu, proc.memory = (sample.cpu, sample.memory) if sample else (None, None)
             if sample is not None:
+                proc.cpu, proc.memory = sample.cpu, sample.memory
                 proc.cpu_seconds += sample.cpu_seconds
+            elif not (proc.pid and proc.token):
+                proc.cpu = proc.memory = None  # not running: no figures
         for sample in samples:
             self.publish(sample)
         if host is not None:

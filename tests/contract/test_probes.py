@@ -6,6 +6,7 @@ binds, a server that stops answering while its process lives on.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import time
@@ -15,7 +16,7 @@ import pytest
 
 from corral.config.spec import Probe
 from corral.engine.api import SupervisorAPI
-from corral.engine.events import ProcessInfo
+from corral.engine.events import Lifecycle, ProbeChecked, ProbeStatus, ProcessInfo
 from corral.engine.states import ProcessState
 from tests.contract.waits import holds, until
 from tests.helpers import app, free_port
@@ -185,3 +186,31 @@ async def test_a_rolling_reload_waits_for_the_readiness_probe(
     block.unlink()
     [reloaded] = await api.reload("rp")
     assert reloaded.pid != added.pid and reloaded.probe["readiness"].verdict == "ok"
+
+
+async def test_probe_results_reach_event_subscribers(api: SupervisorAPI) -> None:
+    """ProbeChecked events (what the TUI and monit show) and each liveness failure said."""
+    closed = free_port()
+    liveness = Probe("tcp", f"127.0.0.1:{closed}", period=100, failure_threshold=1000)
+    await api.add([app("sleeper.py", "idle", liveness_probe=liveness)])
+    refused = f"connect 127.0.0.1:{closed}: connection refused"
+    checked: list[ProbeStatus] = []
+    said: list[str] = []
+    stream = api.events()
+
+    async def read() -> None:
+        async for event in stream:
+            if isinstance(event, ProbeChecked) and event.name == "idle":
+                checked.append(event.status)
+            elif isinstance(event, Lifecycle) and event.name == "idle":
+                said.append(event.message)
+            if len(checked) >= 2 and any(m.startswith("liveness: ") for m in said):
+                return
+
+    try:
+        await asyncio.wait_for(read(), 20)
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    assert all(s.probe == "liveness" and s.kind == "tcp" for s in checked)
+    assert checked[-1].last_error == refused and checked[-1].failures >= 1
+    assert any(m.startswith(f"liveness: {refused} (") and m.endswith(" of 1000)") for m in said)

@@ -17,11 +17,11 @@ READY = Probe("exec", "test -f db.ready")
 
 def test_a_failing_liveness_probe_counts_toward_its_threshold() -> None:
     status = ProbeStatus("liveness", "http", URL, "pending", "failed", 2, f"GET {URL} timed out")
-    app = info(0, spec("api", liveness_probe=LIVE), ProcessState.ONLINE)
-    texts = probe_texts(info(0, app.spec, ProcessState.ONLINE, probe={"liveness": status}))
+    api = spec("api", liveness_probe=LIVE)
+    texts = probe_texts(info(0, api, ProcessState.ONLINE, probe={"liveness": status}))
     assert texts == []  # not running: an old run's result is no news
     running = {"liveness": replace(status, running=True)}
-    texts = probe_texts(info(0, app.spec, ProcessState.ONLINE, probe=running))
+    texts = probe_texts(info(0, api, ProcessState.ONLINE, probe=running))
     assert fit(texts, 80) == f"✖ liveness 2/3 · GET {URL} timed out"
     assert fit(texts, 44) == "✖ liveness 2/3 · timed out"
 

@@ -47,3 +47,19 @@ async def test_a_host_speaking_another_protocol_is_refused_clearly() -> None:
     server.close()
     await server.wait_closed()
     assert len(heard) == 2 and b"hello" in heard[0] and heard[1] == b""
+
+
+def test_probe_events_take_the_fleet_id_and_name() -> None:
+    """A host's probe results reach the fleet monitor under its fleet id and HOST/name."""
+    from typing import Any, cast
+
+    from corral.daemon.fleet import FleetAPI, Host
+    from corral.engine.events import ProbeChecked, ProbeStatus
+
+    fleet = FleetAPI.__new__(FleetAPI)  # routing only: no ssh, no client
+    ids = FleetIds()
+    ids.of(0, 0)
+    host = Host(1, "web1", cast(Any, None), cast(Any, None), ids)
+    status = ProbeStatus("liveness", "tcp", ":1")
+    mapped = fleet._map(host, ProbeChecked(0, "api", 1.0, status))
+    assert mapped == ProbeChecked(1, "web1/api", 1.0, status)

@@ -31,6 +31,7 @@ from corral.engine.events import (
     Lifecycle,
     LogLines,
     MetricsSample,
+    ProbeChecked,
     ProcessInfo,
     Removed,
     StateChanged,
@@ -278,7 +279,7 @@ class FleetAPI:
             case Removed():
                 host.names.pop(host.gid(event.id), None)
                 return dataclasses.replace(event, id=host.gid(event.id), name=host.name(event.name))
-            case LogLines() | Lifecycle():
+            case LogLines() | Lifecycle() | ProbeChecked():
                 return dataclasses.replace(event, id=host.gid(event.id), name=host.name(event.name))
             case MetricsSample():
                 return dataclasses.replace(event, id=host.gid(event.id))

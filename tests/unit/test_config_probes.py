@@ -165,3 +165,17 @@ def test_the_daemon_checks_probes_a_client_sends(folder: Path) -> None:
     assert wire_problems(good) == []
     for bad in ({"kind": "tcp", "target": 5}, {"kind": "exec", "target": "x", "period": 1}, "x"):
         assert wire_problems({**good, "liveness_probe": bad}), bad
+
+
+def test_corral_config_shows_the_probe_health_check_makes(folder: Path) -> None:
+    from corral.cli.config import describe
+
+    (folder / "eco.toml").write_text(
+        '[[apps]]\nname = "h"\nscript = "app.py"\nhealth_check = "http://127.0.0.1:9/"\n'
+    )
+    eco = load_ecosystem(folder / "eco.toml", base_env={"PATH": os.environ["PATH"]})
+    [app] = describe(eco, None)["apps"]
+    setting = app["settings"]["readiness_probe"]
+    assert setting["value"]["target"] == "http://127.0.0.1:9/"
+    assert setting["value"]["period"] == 200
+    assert setting["from"] == "derived" and "health_check" in setting["detail"]

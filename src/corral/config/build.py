@@ -22,7 +22,7 @@ from corral.config.environment import layer_env, user_environ
 from corral.config.errors import ConfigError, Problem
 from corral.config.program import Program, absolute, default_name, is_command
 from corral.config.schema import KINDS, PROFILE_PREFIX, AppKeys, normalise_keys
-from corral.config.spec import AppSpec
+from corral.config.spec import AppSpec, health_check_probe
 
 # Re-exported: callers and other engineers' modules import them from here.
 __all__ = [
@@ -370,6 +370,9 @@ def _check(draft: Draft, name: str, env: Mapping[str, str]) -> None:
             f"is a spelling of readiness_probe; give one of them, not both "
             f"({draft.written('readiness_probe')!r} is given too)",
         )
+    elif "health_check" in draft.values:  # `corral config` shows the probe it makes
+        probe = health_check_probe(draft.values["health_check"])
+        draft.derive("readiness_probe", probe, "health_check is a readiness probe")
 
 
 def spec_from_mapping(

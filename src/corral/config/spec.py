@@ -52,6 +52,11 @@ class Probe:
         return cls(**known)
 
 
+def health_check_probe(url: str) -> Probe:
+    """The readiness probe `health_check = URL` stands for."""
+    return Probe("http", url, period=HEALTH_CHECK_PERIOD_MS)
+
+
 @dataclass(frozen=True, slots=True)
 class AppSpec:
     """One app as the engine needs it: every path absolute, every unit resolved.
@@ -151,8 +156,7 @@ class AppSpec:
     def __post_init__(self) -> None:
         # One probe model: the engine reads readiness_probe only, whichever way it was given.
         if self.health_check and self.readiness_probe is None:
-            probe = Probe("http", self.health_check, period=HEALTH_CHECK_PERIOD_MS)
-            object.__setattr__(self, "readiness_probe", probe)
+            object.__setattr__(self, "readiness_probe", health_check_probe(self.health_check))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists); `from_dict` reverses it."""

@@ -21,6 +21,7 @@ ORDER: tuple[str, ...] = (
     "log_stderr",
     "log_trickle",
     "memory_limit",
+    "memory_limit200",
     "reload",
     "reload_plain",
     "monitor",

@@ -91,7 +91,9 @@ class Footprint(Scenario):
         "ticks every 30 s (`WORKER_INTERVAL`), so a shorter window, always at the same "
         "distance from the daemon's boot, would catch or miss its tick by phase. "
         "Whatever a daemon does periodically "
-        "(pm2's worker, corral's 1 s metrics sampler) is part of its figure."
+        "(pm2's worker, corral's sampler: every 15 s for apps with no memory limit "
+        "and nobody looking, so a 30 s window holds exactly two of its passes) is part "
+        "of its figure."
     )
 
     def measure(self, session: Session, ctx: Context) -> Result:

@@ -88,6 +88,8 @@ class CorralApp(LiveApp):
     ]
 
     _interrupted_at = 0.0
+    double_interrupt_s = DOUBLE_INTERRUPT_S
+    """A second Ctrl-C within this time quits (tests widen it: a loaded machine is slow)."""
     """When Ctrl-C was last pressed (monotonic), to tell a double press."""
     read_only = False
     """Set for a wall display (`monit --web --read-only`): every key that changes an app is
@@ -250,7 +252,7 @@ class CorralApp(LiveApp):
             self.copy_to_clipboard(selected)
             return
         now = time.monotonic()
-        if self.source != "up" or now - self._interrupted_at < DOUBLE_INTERRUPT_S:
+        if self.source != "up" or now - self._interrupted_at < self.double_interrupt_s:
             self.exit(0)  # `corral up` then stops the apps gracefully, outside the UI
             return
         self._interrupted_at = now

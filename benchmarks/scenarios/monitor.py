@@ -8,10 +8,11 @@ tmux server (120x40), so it draws to a real terminal as a user would see it.
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import psutil
 
@@ -28,13 +29,15 @@ KEY_ROUNDS = 5
 
 
 class Tmux:
-    """One private tmux server (its own socket file), killed as a whole at the end."""
+    """One private tmux server, killed as a whole at the end. Its socket is named (`-L`,
+    under /tmp/tmux-UID/), not a path in the work folder, which can be longer than a
+    Unix socket address holds (pytest's temporary folders are)."""
 
-    def __init__(self, socket: Path) -> None:
+    def __init__(self) -> None:
         binary = shutil.which("tmux")
         if binary is None:
             raise ToolUnavailable("tmux is not installed")
-        self.base = [binary, "-S", str(socket)]
+        self.base = [binary, "-L", f"corral-bench-{os.getpid()}-{secrets.token_hex(4)}"]
 
     def __call__(self, *args: str) -> str:
         done = subprocess.run(
@@ -102,7 +105,7 @@ class Monitor(Scenario):
             return all(p.exists() and p.stat().st_size for p in paths)
 
         wait_until(written, 60, "app logs")
-        tmux = Tmux(ctx.workdir / "tmux.sock")
+        tmux = Tmux()
         env = session.env()
         env["TERM"] = "xterm-256color"
         exports = [f"{k}={v}" for k, v in env.items() if k in (session.home_var, "TERM", "PATH")]

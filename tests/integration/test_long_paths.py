@@ -107,7 +107,7 @@ def test_connect_waits_out_a_full_backlog(tmp_path: Path) -> None:
             late.close()
 
             def drain() -> None:
-                time.sleep(0.3)  # the listener is late on purpose; the client must wait for it
+                time.sleep(0.3)  # sleep-ok: the listener is late on purpose; the client waits
                 while True:
                     try:
                         server.accept()[0].close()

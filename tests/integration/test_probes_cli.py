@@ -43,3 +43,20 @@ liveness_probe = {{ tcp = "127.0.0.1:{closed}", period = "100ms", failure_thresh
     assert f"liveness probe connect 127.0.0.1:{closed} every 100ms" in text
     refused = f"connect 127.0.0.1:{closed}: connection refused"
     assert f" in a row: {refused} (checked " in text and "liveness ✖ failed, " in text
+
+
+def test_start_names_an_app_its_liveness_probe_restarted(corral: Corral, tmp_path: Path) -> None:
+    closed = free_port()
+    (tmp_path / "eco.toml").write_text(
+        f"""
+[[apps]]
+name = "hung"
+script = "{APPS / "sleeper.py"}"
+interpreter = "{PYTHON}"
+liveness_probe = {{ tcp = "127.0.0.1:{closed}", period = "100ms", failure_threshold = 1 }}
+"""
+    )
+    code, out, err = corral("start", str(tmp_path / "eco.toml"))
+    assert code == 1
+    refused = f"connect 127.0.0.1:{closed}: connection refused"
+    assert f"hung (0) restarted by its liveness probe: {refused}" in out + err

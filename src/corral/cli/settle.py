@@ -54,8 +54,10 @@ def _verdict(row: Row, restarts_before: int) -> str | None:
     if status == "errored":
         return f"errored: {_how(row)}"
     reasons = row.get("reasons") or []
-    crashed = bool(reasons) and reasons[-1].get("reason") == "crash"  # not watch, cron, memory
-    if row.get("restarts", 0) > restarts_before and crashed:
+    last = reasons[-1].get("reason") if reasons else None  # not watch, cron, memory
+    if row.get("restarts", 0) > restarts_before and last == "liveness":
+        return f"restarted by its liveness probe: {reasons[-1].get('detail')}"
+    if row.get("restarts", 0) > restarts_before and last == "crash":
         return f"crashed and is restarting: {_how(row)}"
     if status == "stopped":
         # Registered without starting (--no-autostart), or a one-shot that finished well.

@@ -12,6 +12,7 @@ import pytest
 
 from corral.config.spec import AppSpec
 from corral.engine import ProcessState, Supervisor
+from corral.engine.events import LogLines
 from corral.engine.logfiles import Rotation, log_paths, rotated_files
 from tests.helpers import Recorder, app
 
@@ -161,3 +162,69 @@ async def test_reopen_after_external_rotation(sup: Sup) -> None:
 
 def test_default_rotation_is_pm2_logrotate() -> None:
     assert Rotation() == Rotation(10 * 1024 * 1024, 30, False, "0 0 * * *")
+
+
+# ------------------------------------------------ bursts on the plain path (issue 19)
+
+
+def numbers_output(count: int) -> bytes:
+    """What tests/apps/numbers.py writes for COUNT lines, the last with no newline."""
+    lines = [b"%d " % i + b"x" * max(0, 56 - len(b"%d" % i) - 2) for i in range(count)]
+    return b"\n".join(lines)
+
+
+async def test_plain_burst_with_a_partial_last_line_is_copied_exactly(sup: Sup) -> None:
+    """No time stamp, no subscriber: each read's whole lines go to the file as one block.
+    Every byte arrives, rotation cuts only between lines, and the last line, which has
+    no newline, is written once its writer has gone quiet (ended by a newline)."""
+    s, rec = sup
+    count = 200_000
+    spec = app(
+        "numbers.py",
+        "n",
+        args=(str(count), "--no-final-newline"),
+        autorestart=False,
+        log_max_size=512 * 1024,
+        log_retain=10_000,
+    )
+    await run_to_exit(s, rec, spec)
+    path = log_paths(spec, 0, s.home).out
+    assert path is not None
+    assert len(rotated_files(path)) >= 5
+    files = [*rotated_files(path), path]
+    assert all(Path(f).read_bytes().endswith(b"\n") for f in files), "a line cut by rotation"
+    assert read_all(path) == numbers_output(count) + b"\n"
+
+
+async def test_a_subscriber_attaching_mid_burst_sees_only_whole_lines(
+    sup: Sup, tmp_path: Path
+) -> None:
+    """A viewer that arrives in the middle of a flood gets whole lines from its first
+    event on (it may be told it lagged, never given half a line), and the file loses
+    nothing to its arrival."""
+    s, rec = sup
+    go, flood_mb = tmp_path / "go", 24
+    spec = app("blaster.py", "b", args=(str(flood_mb), str(go)))
+    await s.add([spec])
+    path = log_paths(spec, 0, s.home).out
+    assert path is not None
+    await rec.wait_for(lambda _: b"waiting" in Path(path).read_bytes())
+    go.touch()
+    await rec.wait_for(lambda _: Path(path).stat().st_size > 4 * 1024 * 1024, timeout=60)
+    assert b"flood done" not in Path(path).read_bytes(), "the flood ended before we looked"
+    line = b"x" * 99
+    seen = 0
+    async for event in s.events():
+        if isinstance(event, LogLines) and event.id == 0:
+            lines = event.lines
+            assert all(got == line for got in lines[:-1]), lines[:3]
+            assert lines[-1] in (line, b"flood done"), lines[-1][:120]
+            seen += len(lines)
+            if lines[-1] == b"flood done":
+                break
+    assert seen > 0
+    data = read_all(path)
+    blocks = -(-flood_mb * 1024 * 1024 // 64_000)  # blaster writes 640-line blocks
+    assert data.count(line + b"\n") == blocks * 640
+    flood = data[data.index(line) : data.index(b"flood done")]
+    assert flood == (line + b"\n") * (blocks * 640)

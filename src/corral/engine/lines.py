@@ -32,11 +32,16 @@ class LineSplitter:
     def feed(self, chunk: bytes) -> bytes | None:
         """Add CHUNK; return the lines it completed as one block (joined by newlines,
         no final newline), or None when it completed none."""
-        if self._partial:
-            chunk = self._partial + chunk
+        # One copy of the lines at most: the held partial line and the chunk's whole
+        # lines are joined straight into the block (not chunk = partial + chunk first).
         cut = chunk.rfind(b"\n")
-        block: bytes | None = chunk[:cut] if cut >= 0 else None
-        rest = chunk[cut + 1 :] if cut >= 0 else chunk
+        block: bytes | None
+        if cut < 0:
+            block, rest = None, self._partial + chunk if self._partial else chunk
+        else:
+            head = memoryview(chunk)[:cut]
+            block = b"".join((self._partial, head)) if self._partial else bytes(head)
+            rest = chunk[cut + 1 :]
         if len(rest) > self._max:
             # Cut whole pieces but keep 1..max bytes: a line of exactly N pieces then
             # ends with its newline, not with an empty line after the last piece.

@@ -192,21 +192,24 @@ class LogFile:
                 os.close(self._fd)
         self._fd = -1
 
-    def write(self, data: bytes) -> None:
-        """Append DATA whole, then rotate if the file grew past its limit or its time came."""
+    def write(self, *parts: bytes) -> None:
+        """Append PARTS whole (one writev, no joined copy), then rotate if the file grew
+        past its limit or its time came."""
         if self._fd < 0:
             self.open()
             if self._fd < 0:
                 return
-        view = memoryview(data)
+        size = sum(map(len, parts))
         try:
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            written = os.writev(self._fd, parts)
+            if written < size:  # a short write (a full disk, a signal): finish the rest
+                view = memoryview(b"".join(parts))[written:]
+                while view:
+                    view = view[os.write(self._fd, view) :]
         except OSError as exc:
             self._report(f"app {self.app}: cannot write log file {self.path}: {exc}")
             return
-        self._size += len(data)
+        self._size += size
         due = self._next_rotation is not None and time.time() >= self._next_rotation
         if self._size >= self.rotation.max_size or due:
             self.rotate()
@@ -353,12 +356,18 @@ class LogFiles:
             prefix = (route.stamp(event.ts) + ": ").encode()
             data = prefix + event.block.replace(b"\n", b"\n" + prefix) + b"\n"
         else:
-            data = event.block + b"\n"
-        target = route.out if event.stream == "out" else route.err
+            # The plain case: the block and its newline go to the file as they are.
+            self._put(route, event.stream, event.block, b"\n")
+            return
+        self._put(route, event.stream, data)
+
+    @staticmethod
+    def _put(route: _Route, stream: str, *parts: bytes) -> None:
+        target = route.out if stream == "out" else route.err
         if target is not None:
-            target.write(data)
+            target.write(*parts)
         if route.combined is not None:
-            route.combined.write(data)
+            route.combined.write(*parts)
 
     def _route(self, pm_id: int, spec: AppSpec) -> None:
         self._unroute(pm_id)

@@ -102,7 +102,8 @@ async def test_stop_exit_codes_and_autorestart_false(sup: Sup) -> None:
             app("crasher.py", "once", args=("0",), autorestart=False),
         ]
     )
-    await rec.wait_for(lambda _: s.get(0).state is S.STOPPED and s.get(1).state is S.STOPPED)
+    # A clean exit that is not restarted is a completed job (PM2 says `stopped`).
+    await rec.wait_for(lambda _: s.get(0).state is S.COMPLETED and s.get(1).state is S.COMPLETED)
     assert s.get(0).restarts == 0 and s.get(1).restarts == 0
     assert s.get(0).exit_code == 3
 
@@ -199,7 +200,7 @@ async def test_signal_reaches_main_process(sup: Sup) -> None:
     await s.add([app("sleeper.py", autorestart=False)])
     await rec.wait_for(lambda ev: any(e.data == b"ready" for e in lines(ev)))  # handler is set
     await s.signal("sleeper", signal="SIGTERM")
-    await rec.wait_for(lambda _: s.get(0).state is S.STOPPED)
+    await rec.wait_for(lambda _: s.get(0).state is S.COMPLETED)
     assert s.get(0).exit_code == 0
 
 

@@ -94,5 +94,5 @@ async def test_crashed_app_leaves_no_descendants(sup: Sup, tmp_path: Path) -> No
     await s.add([spec])
     [grandchild] = await wait_pidfile(rec, pidfile)
     await s.signal("esc", signal="SIGKILL")
-    await rec.wait_for(lambda _: s.get(0).state is ProcessState.STOPPED)
+    await rec.wait_for(lambda _: s.get(0).state is ProcessState.ERRORED)  # killed, not restarted
     assert gone(grandchild)

@@ -31,7 +31,8 @@ def read_all(path: str) -> bytes:
 
 async def run_to_exit(s: Supervisor, rec: Recorder, *specs: AppSpec) -> None:
     await s.add(list(specs))
-    await rec.wait_for(lambda _: all(p.state is ProcessState.STOPPED for p in s.processes()), 60)
+    ended = {ProcessState.COMPLETED, ProcessState.ERRORED}  # one-shots: exit 0, or failed
+    await rec.wait_for(lambda _: all(p.state in ended for p in s.processes()), 60)
 
 
 def numbers_in(data: bytes) -> list[int]:

@@ -39,7 +39,7 @@ def test_history_merged_by_time_then_live_lines(corral: Corral) -> None:
 
 def test_stopped_app_history_json_and_unknown_target(corral: Corral) -> None:
     corral.ok("start", CHATTY, "--name", "c", "--no-autorestart", "--", "3", "--exit")
-    wait_until(lambda: '"stopped"' in corral.ok("jlist"))
+    wait_until(lambda: '"completed"' in corral.ok("jlist"))  # a one-shot that exited 0
     out = corral.ok("logs", "c", "--nostream", "--raw", "--out")
     assert out.splitlines() == ["line 0", "line 1", "line 2", "done"]
     code, _, err = corral("logs", "nope", "--nostream")

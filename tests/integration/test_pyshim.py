@@ -110,7 +110,7 @@ async def test_shim_off_fails_clearly_on_address_in_use(sup: Sup) -> None:
     port = free_port()
     spec = server_spec("http.server", port, shim=False, autorestart=False)
     await s.add([spec])
-    await rec.wait_for(lambda _: sum(p.state is S.STOPPED for p in s.processes()) == 3, 20)
+    await rec.wait_for(lambda _: sum(p.state is S.ERRORED for p in s.processes()) == 3, 20)
     assert said(rec.events, "Address already in use", text=True)
     assert [p.state for p in s.processes()].count(S.ONLINE) == 1
     assert get(port) == str(next(p.pid for p in s.processes() if p.state is S.ONLINE))

@@ -26,6 +26,7 @@ from corral.engine.events import (
     RestartReason,
     StateChanged,
 )
+from corral.engine.gate import DepsMode
 from corral.engine.states import ProcessState
 
 T0 = 1_790_000_000.0
@@ -189,7 +190,7 @@ class ScriptedAPI:
     async def add(self, specs: Sequence[AppSpec], *, replace: bool = False) -> list[ProcessInfo]:
         return await self._record("add", len(specs))
 
-    async def start(self, *targets: str) -> list[ProcessInfo]:
+    async def start(self, *targets: str, deps: DepsMode = "wait") -> list[ProcessInfo]:
         return await self._record("start", *targets)
 
     async def stop(self, *targets: str) -> list[ProcessInfo]:

@@ -68,14 +68,18 @@ def test_slow_crasher_restarts_forever_but_fast_one_after_window_still_errors() 
     assert h.unstable_restarts == 0
 
 
-def test_autorestart_false_stops_and_never_waits() -> None:
-    d = decide(spec(autorestart=False, restart_delay=500), History(), Ending.EXIT, 10, 1)
-    assert d.state is ProcessState.STOPPED  # PM2 leaves it in 'waiting restart'
+def test_autorestart_false_settles_and_never_waits() -> None:
+    """A one-shot: `completed` on exit 0, `errored` otherwise (PM2: `stopped` for both,
+    and it leaves it in 'waiting restart' with a restart_delay)."""
+    knobs = spec(autorestart=False, restart_delay=500)
+    assert decide(knobs, History(), Ending.EXIT, 10, 1).state is ProcessState.ERRORED
+    assert decide(knobs, History(), Ending.EXIT, 10, None).state is ProcessState.ERRORED
+    assert decide(knobs, History(), Ending.EXIT, 10, 0).state is ProcessState.COMPLETED
 
 
 def test_stop_exit_codes() -> None:
     knobs = spec(stop_exit_codes=(3,))
-    assert decide(knobs, History(), Ending.EXIT, 5000, 3).state is ProcessState.STOPPED
+    assert decide(knobs, History(), Ending.EXIT, 5000, 3).state is ProcessState.COMPLETED
     assert decide(knobs, History(), Ending.EXIT, 5000, 4).restarts
     assert decide(knobs, History(), Ending.EXIT, 5000, None).restarts  # killed by a signal
 
@@ -140,7 +144,11 @@ def test_decisions_are_always_well_formed(
         ProcessState.WAITING_RESTART,
         ProcessState.STOPPED,
         ProcessState.ERRORED,
+        ProcessState.COMPLETED,
     }
+    # Only a clean exit completes: 0 with autorestart off, or a stop code.
+    if d.state is ProcessState.COMPLETED:
+        assert code is not None and (code in knobs.stop_exit_codes or code == 0)
     # Never left waiting without a delay, never a delay without waiting.
     assert (d.state is ProcessState.WAITING_RESTART) == (d.delay_ms > 0)
     assert (

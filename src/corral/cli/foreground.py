@@ -37,7 +37,7 @@ class Foreground:
     stopped or errored (1 if any errored, unless a signal asked for the end).
     """
 
-    IDLE = frozenset({ProcessState.STOPPED, ProcessState.ERRORED})
+    IDLE = frozenset({ProcessState.STOPPED, ProcessState.ERRORED, ProcessState.COMPLETED})
 
     def __init__(self, *, json_lines: bool, auto_exit: bool) -> None:
         self.printer = EventPrinter(sys.stdout, json_lines=json_lines)
@@ -70,7 +70,12 @@ class Foreground:
         return 1 if errored and self.interrupts == 0 else 0
 
     def _all_idle(self) -> bool:
-        return all(p.state in self.IDLE for p in self.supervisor.processes())
+        """Nothing runs and nothing will: a process still waiting for its dependencies
+        counts only when something of them does not hold (it would start otherwise)."""
+        return all(
+            p.state in self.IDLE or (p.state is ProcessState.WAITING and self.supervisor.unmet(p))
+            for p in self.supervisor.processes()
+        )
 
     def on_event(self, event: Event) -> None:
         try:

@@ -21,7 +21,16 @@ from corral.cli.main import Failure, UsageError
 
 DEFAULT_LISTEN = "127.0.0.1:9615"
 LABELS = ("app", "id", "namespace", "instance", "exec_mode")
-STATES = ("launching", "online", "stopping", "stopped", "waiting restart", "errored")
+STATES = (
+    "launching",
+    "online",
+    "stopping",
+    "stopped",
+    "waiting restart",
+    "errored",
+    "waiting",
+    "completed",
+)
 """PM2's states, always all listed in the state set (plus any newer one a daemon reports)."""
 
 

@@ -63,6 +63,10 @@ def _verdict(row: Row, restarts_before: int) -> str | None:
         # Registered without starting (--no-autostart), or a one-shot that finished well.
         fine = spec.get("autostart", True) is False or row.get("exit_code") == 0
         return "up" if fine else f"stopped: {_how(row)}"
+    if status == "completed":
+        return "up"  # a one-shot that finished well
+    if status == "waiting":
+        return "up"  # waits for its dependencies: `list` says for what
     if status == "online":
         settle_ms = int(spec.get("min_uptime", SETTLE_MS) or 0)
         return "up" if row.get("uptime_ms", 0) >= settle_ms else None

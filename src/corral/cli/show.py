@@ -131,13 +131,14 @@ def _when(ts: float | None) -> str:
 
 def describe(row: dict[str, Any]) -> str:
     """PM2's `describe` as aligned `key  value` lines, then reasons and env keys."""
-    from corral.cli.table import memory, uptime
+    from corral.cli.table import memory, uptime, waiting
 
     spec: dict[str, Any] = row.get("spec") or {}
     logs: dict[str, Any] = row.get("logs") or {}
     watch = spec.get("watch")
+    status = row.get("status")
     pairs = [
-        ("status", row.get("status")),
+        ("status", waiting(row) if status == "waiting" else status),
         ("name", row.get("name")),
         ("namespace", row.get("namespace")),
         ("id", row.get("id")),
@@ -172,6 +173,7 @@ def describe(row: dict[str, Any]) -> str:
             memory(spec["max_memory_restart"]) if spec.get("max_memory_restart") else "-",
         ),
         ("cron restart", spec.get("cron_restart") or "-"),
+        ("depends on", _depends(spec.get("depends_on") or {})),
         ("watch & reload", _watch(watch, bool(row.get("watch")))),
         ("source", spec.get("source") or "command line"),
     ]
@@ -208,6 +210,10 @@ def _probes(spec: dict[str, Any], standing: dict[str, Any]) -> list[tuple[str, s
             checked = f" (checked {_when(status.get('last_at'))})" if status.get("last_at") else ""
             pairs.append((f"{name}", probe_state_text(status) + checked))
     return pairs
+
+
+def _depends(depends_on: dict[str, str]) -> str:
+    return ", ".join(f"{name} {condition}" for name, condition in depends_on.items()) or "-"
 
 
 def _reason(reason: object) -> str:

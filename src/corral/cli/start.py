@@ -83,6 +83,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--no-wait", action="store_true", help="print at once (PM2), not once the processes settle"
     )
+    deps = parser.add_mutually_exclusive_group()
+    deps.add_argument(
+        "--with-deps",
+        dest="deps",
+        action="store_const",
+        const="with",
+        help="an existing app: start what it depends on (depends_on) first",
+    )
+    deps.add_argument(
+        "--no-deps",
+        dest="deps",
+        action="store_const",
+        const="ignore",
+        help="an existing app: start it now, ignoring its depends_on",
+    )
     parser.add_argument("--env", dest="env_profile", help="ecosystem: layer env_<ENV> over env")
     parser.add_argument("--only", help="ecosystem: comma-separated app names")
     session.add_json_flag(parser)
@@ -156,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
         if found is None:
             raise UsageError("start what? give a script, an ecosystem file or a process")
         args.targets = [str(found)]
+    if args.deps and any(targets.is_ecosystem(t) for t in args.targets):
+        raise UsageError("--with-deps and --no-deps apply to apps already in the list")
     if args.env_profile and not any(targets.is_ecosystem(t) for t in args.targets):
         raise UsageError("--env selects a profile of an ecosystem file; give one")
     # Everything is validated before a daemon is started: a bad config starts nothing.
@@ -181,7 +198,10 @@ def run(args: argparse.Namespace) -> int:
         raise
     with client or session.connect() as client:
         rows: list[session.Row] = []
-        if existing:
+        if existing and args.deps:
+            # Start (not restart) with the dependencies, or regardless of them.
+            rows += targets.call(client, "start", existing, deps=args.deps)
+        elif existing:
             rows += targets.call(client, "restart", existing)
         if specs:
             # -f: another copy beside the app of that name, as PM2 (else it is replaced).

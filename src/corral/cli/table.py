@@ -36,6 +36,8 @@ STATUS_COLOUR = {
     "waiting restart": YELLOW,
     "stopped": GREY,
     "errored": RED,
+    "waiting": YELLOW,
+    "completed": GREEN,
 }
 NARROW_COLUMNS = 100
 """Below this width the table drops namespace, pid, uptime, user and watching."""
@@ -101,7 +103,22 @@ def render(rows: Sequence[Row], stream: IO[str], *, compact_when_piped: bool = F
     for line in cells:
         tint = STATUS_COLOUR.get(line[status_at], "") if colour and status_at >= 0 else ""
         lines.append(_line(line, widths, "", tint_at=status_at, tint=tint))
+    lines += waiting_lines(rows)
     return "\n".join(lines) + "\n"
+
+
+def waiting(row: Row) -> str:
+    """`waiting: db ready, migrate exited 1` for a process waiting for its dependencies."""
+    return "waiting: " + ", ".join(row.get("waiting_for") or ())
+
+
+def waiting_lines(rows: Sequence[Row]) -> list[str]:
+    """Under the table, what each waiting process waits for (the status column stays narrow)."""
+    return [
+        f"{row['name']} [{row['id']}] {waiting(row)}"
+        for row in rows
+        if row.get("status") == "waiting" and row.get("waiting_for")
+    ]
 
 
 def _line(values: Sequence[str], widths: Sequence[int], style: str, **kw: Any) -> str:

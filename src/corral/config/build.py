@@ -196,6 +196,12 @@ def _environment(
     secret = tuple(sorted(k for k, where in origins.items() if where.startswith(envfile.ORIGIN)))
     if secret:
         draft.derive("secret_env", secret, "values read from env files")
+    if draft.values.get("env_file"):
+        # What an env file read again (reload, restart --update-env) must not override.
+        tables = {draft.written("env"), f"{PROFILE_PREFIX}{profile}", draft.written("port")}
+        pinned = tuple(sorted(k for k, where in origins.items() if where in tables))
+        if pinned:
+            draft.derive("env_pinned", pinned, "set by env, env_<profile> or port")
     return env, origins
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from corral.config.program import absolute
+from corral.config.spec import AppSpec
 
 ORIGIN = "env_file"
 """Origin prefix of a variable set by an env file (`corral config` shows `env_file .env`)."""
@@ -106,6 +107,25 @@ def read_env_files(
             known[binding.key] = value
         layers.append((origin(file), table))
     return layers, errors
+
+
+def reread(spec: AppSpec) -> AppSpec:
+    """SPEC with its env files read again (reload, restart --update-env): what they gave
+    before (`secret_env`) is dropped, what they hold now is laid over, except the keys
+    `env` and `env_<profile>` set (`env_pinned`), which win over files as at load.
+    ValueError names the app, the key and every problem (a file gone, a bad line)."""
+    if not spec.env_file:
+        return spec
+    files = tuple(EnvFile(w, w.removeprefix("-"), w.startswith("-")) for w in spec.env_file)
+    base = {k: v for k, v in spec.env.items() if k not in spec.secret_env}
+    layers, errors = read_env_files(files, base)
+    if errors:
+        raise ValueError(f"app {spec.name!r}: env_file: {'; '.join(errors)}")
+    fresh: dict[str, str] = {}
+    for _origin, table in layers:
+        fresh.update({k: v for k, v in table.items() if v is not None})
+    new = {k: v for k, v in fresh.items() if k not in set(spec.env_pinned)}
+    return replace(spec, env={**base, **new}, secret_env=tuple(sorted(new)))
 
 
 def _single_quoted(original: str) -> bool:

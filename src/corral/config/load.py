@@ -138,7 +138,7 @@ def load_ecosystem(
             continue
         seen[name] = index
         resolved.append(app)
-    pending = _check_depends(resolved, raw_apps, seen, entries, document.positions, label, problems)
+    _check_depends(resolved, raw_apps, seen, entries, document.positions, label, problems)
     processes = sum(app.spec.instances for app in resolved)
     if processes > limits.MAX_PROCESSES:
         message = (
@@ -148,7 +148,7 @@ def load_ecosystem(
         problems.append(Problem(label, None, "instances", message))
     if problems:
         raise ConfigError(problems)
-    warnings = tuple(warning for app in resolved for warning in app.warnings) + pending
+    warnings = tuple(warning for app in resolved for warning in app.warnings)
     return Ecosystem(
         path=absolute,
         apps=tuple(app.spec for app in resolved),
@@ -181,12 +181,12 @@ def _check_depends(
     positions: Positions,
     label: str,
     problems: list[Problem],
-) -> tuple[Problem, ...]:
+) -> None:
     """`depends_on` across the file: names known (in the whole file, even under --only),
-    no cycle. Returns the warning that it is not enforced yet, once per app using it."""
+    no cycle (the engine enforces it: engine/gate.py)."""
     graph = {app.spec.name: app.spec.depends_on for app in resolved if app.spec.depends_on}
     if not graph:
-        return ()
+        return
     known = {label_for(raw, i) for i, raw in enumerate(raw_apps) if isinstance(raw, Mapping)}
     known |= {app.spec.name for app in resolved}
 
@@ -198,8 +198,6 @@ def _check_depends(
         problems.append(Problem(label, app, "depends_on", message, *where(app)))
 
     depends.check(graph, known, report)
-    message = "is checked (names, cycles) but not enforced yet: apps start in file order"
-    return tuple(Problem(label, app, "depends_on", message, *where(app)) for app in graph)
 
 
 def _check_bounds(data: Any, label: str, positions: Positions) -> None:

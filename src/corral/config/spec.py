@@ -82,6 +82,9 @@ class AppSpec:
     """The env files read into `env` (absolute; `-/path` when optional), top-level first."""
     secret_env: tuple[str, ...] = ()
     """Variables whose value came from an env file: describe, config and the TUI mask them."""
+    env_pinned: tuple[str, ...] = ()
+    """Variables `env`, `env_<profile>` or `port` set over the env files: a file read again
+    (reload, restart --update-env) does not override them."""
     depends_on: dict[str, str] = field(default_factory=dict)
     """Apps of the same file this one waits for -> the condition (config/depends.py)."""
     namespace: str = "default"
@@ -167,7 +170,7 @@ class AppSpec:
         """Rebuild a spec sent over RPC or saved in a dump; unknown keys are ignored."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         tuples = ("args", "interpreter_args", "stop_exit_codes", "ignore_watch", "listen")
-        for key in (*tuples, "env_file", "secret_env"):
+        for key in (*tuples, "env_file", "secret_env", "env_pinned"):
             if key in known and known[key] is not None:
                 known[key] = tuple(known[key])
         if isinstance(known.get("watch"), list):

@@ -19,6 +19,7 @@ from corral.daemon.client import DaemonError, NotRunning
 from corral.daemon.trust import check_home, check_peer
 from corral.engine.api import BadArgument, Restored, UnknownTarget
 from corral.engine.events import Event, HostSample, MetricsSample, ProcessInfo, event_from_dict
+from corral.engine.gate import DepsMode
 from corral.home import Home, home
 from corral.sockpath import reachable
 
@@ -121,8 +122,9 @@ class AsyncClient:
         ]
         return await self._infos("restore", entries=entries)
 
-    async def start(self, *targets: str) -> list[ProcessInfo]:
-        return await self._infos("start", targets=list(targets))
+    async def start(self, *targets: str, deps: DepsMode = "wait") -> list[ProcessInfo]:
+        options = {} if deps == "wait" else {"deps": deps}
+        return await self._infos("start", targets=list(targets), **options)
 
     async def stop(self, *targets: str) -> list[ProcessInfo]:
         return await self._infos("stop", targets=list(targets))

@@ -36,6 +36,7 @@ from corral.engine.events import (
     Removed,
     StateChanged,
 )
+from corral.engine.gate import DepsMode
 
 
 class FleetIds:
@@ -168,8 +169,8 @@ class FleetAPI:
     async def add(self, specs: Sequence[AppSpec], *, replace: bool = False) -> list[ProcessInfo]:
         raise DaemonError("bad_params", "apps are added on each host, not through the fleet view")
 
-    async def start(self, *targets: str) -> list[ProcessInfo]:
-        return await self._fan(targets, lambda c, t: c.start(*t))
+    async def start(self, *targets: str, deps: DepsMode = "wait") -> list[ProcessInfo]:
+        return await self._fan(targets, lambda c, t: c.start(*t, deps=deps))
 
     async def stop(self, *targets: str) -> list[ProcessInfo]:
         return await self._fan(targets, lambda c, t: c.stop(*t))

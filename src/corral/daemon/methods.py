@@ -18,7 +18,8 @@ Methods and params (every `targets` is a non-empty list of ids, names, namespace
     add      {specs: [spec], replace?}     -> [row]   replace: a running name restarts with it
     restore  {entries: [{spec, status, id?, watch_on?, paused?}]} -> [row]  one process per
                                                entry (update, resurrect); a free id is reused
-    start|stop|reset|delete {targets}      -> [row]
+    start    {targets, deps?}              -> [row]   deps: wait (default) | with | ignore
+    stop|reset|delete {targets}            -> [row]
     restart  {targets, env?, toggle_watch?, cron_restart?} -> [row]  env: layered over each
                                                spec's env; cron_restart "0" removes the cron
     reload   {targets, env?}               -> [row]
@@ -47,6 +48,7 @@ from corral.daemon.rows import row
 from corral.daemon.specs import spec_from_wire
 from corral.engine.api import BadArgument, ReloadFailed, Restored, StartError, UnknownTarget
 from corral.engine.events import ProcessInfo, event_to_dict
+from corral.engine.gate import DEPS_MODES
 from corral.engine.logfiles import link_refusal, linked_paths
 from corral.engine.supervisor import Supervisor
 
@@ -251,7 +253,10 @@ class RpcDispatcher:
         return self.rows(await self.sup.restore(saved))
 
     async def start(self, params: Params) -> list[dict[str, Any]]:
-        return self.rows(await self.sup.start(*_targets(params)))
+        deps = params.get("deps", "wait")
+        if deps not in DEPS_MODES:
+            raise _bad(f"deps must be one of {', '.join(DEPS_MODES)}")
+        return self.rows(await self.sup.start(*_targets(params), deps=deps))
 
     async def stop(self, params: Params) -> list[dict[str, Any]]:
         return self.rows(await self.sup.stop(*_targets(params)))

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from corral.config.spec import AppSpec
 from corral.engine.events import Event, HostSample, MetricsSample, ProcessInfo
+from corral.engine.gate import DepsMode
 
 
 class UnknownTarget(LookupError):
@@ -67,8 +68,12 @@ class SupervisorAPI(Protocol):
         """
         ...
 
-    async def start(self, *targets: str) -> list[ProcessInfo]:
-        """Start what is not running; watch and cron resume."""
+    async def start(self, *targets: str, deps: DepsMode = "wait") -> list[ProcessInfo]:
+        """Start what is not running; watch and cron resume.
+
+        An app with `depends_on` that does not hold waits for it (`waiting`); DEPS
+        "with" starts what it depends on too, "ignore" starts it regardless.
+        """
         ...
 
     async def stop(self, *targets: str) -> list[ProcessInfo]:

@@ -102,6 +102,9 @@ class ProcessInfo:
     """A user's stop holds watch and cron until the next start (saved); False once started."""
     probe: dict[str, ProbeStatus] = field(default_factory=dict)
     """Per configured probe ("readiness", "liveness"), where it stands."""
+    waiting_for: tuple[str, ...] = ()
+    """While `waiting`: what of its depends_on does not hold, one phrase per dependency
+    (`db ready`, `migrate exited 1`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; `from_dict` reverses it."""
@@ -119,6 +122,7 @@ class ProcessInfo:
             r if isinstance(r, RestartReason) else RestartReason(**r)
             for r in fields.get("reasons") or ()
         )
+        fields["waiting_for"] = tuple(fields.get("waiting_for") or ())
         spec = fields.get("spec")
         fields["spec"] = AppSpec.from_dict(spec) if spec else None
         probes = fields.get("probe") or {}

@@ -3,7 +3,8 @@
 PM2 semantics, with its quirks fixed (see docs/coming-from-pm2.md):
 - unstable exits (shorter than min_uptime) are counted *consecutively* and reset by a
   stable run, instead of PM2's window from creation after which an app restarts forever;
-- an app that will not restart is `stopped` or `errored`, never left `waiting restart`;
+- an app that will not restart is `completed` (a clean exit: 0 or a stop code), `errored`
+  or `stopped` (by the user), never left `waiting restart`;
 - the exponential backoff resets after a run of 30 s, decided at exit time, not by a tick.
 """
 
@@ -59,7 +60,7 @@ class Decision:
     """What to do after a run ended: restart after `delay_ms`, or settle in `state`."""
 
     state: ProcessState
-    """WAITING_RESTART (or LAUNCHING when delay is 0), STOPPED or ERRORED."""
+    """WAITING_RESTART (or LAUNCHING when delay is 0), STOPPED, COMPLETED or ERRORED."""
     delay_ms: int
     history: History
     reason: str
@@ -95,10 +96,15 @@ def decide(
         # Restarts the user or a trigger asked for: immediate, and a fresh start for the
         # crash-loop counters (PM2 resets them on a manual restart too).
         return Decision(ProcessState.LAUNCHING, 0, History(), f"restart: {ending.value}")
-    if not knobs.autorestart:
-        return Decision(ProcessState.STOPPED, 0, history, "autorestart is off")
     if exit_code is not None and exit_code in knobs.stop_exit_codes:
-        return Decision(ProcessState.STOPPED, 0, history, f"exit code {exit_code} is a stop code")
+        return Decision(ProcessState.COMPLETED, 0, history, f"exit code {exit_code} is a stop code")
+    if not knobs.autorestart:
+        # A one-shot job: done when it exited 0, failed otherwise (PM2 says `stopped` for
+        # both; a failed migration must not look like one stopped on purpose).
+        if exit_code == 0:
+            return Decision(ProcessState.COMPLETED, 0, history, "completed; autorestart is off")
+        how = "killed by a signal" if exit_code is None else f"exit code {exit_code}"
+        return Decision(ProcessState.ERRORED, 0, history, f"{how} and autorestart is off")
 
     stable = uptime_ms >= knobs.min_uptime
     unstable = 0 if stable else history.unstable_restarts + 1

@@ -45,12 +45,19 @@ from corral.engine.sockets import SharedSockets
 from corral.engine.states import ProcessState, check_transition
 from corral.figures import duration_text
 
+Gate = Callable[[], tuple[str, ...]]
+"""What of the process's `depends_on` does not hold now (engine/gate.py); empty: it may start."""
+
 REASONS_KEPT = 20
 """Restart reasons remembered per process (shown by `describe`)."""
 DETACH_TIMEOUT_S = 0.5
 """How long a stop waits for a run's processes to stop accepting on shared sockets."""
 DRAIN_TIMEOUT_S = 1.0
 """After a run's tree is dead its pipes reach EOF at once; this only guards odd fd sharing."""
+
+
+_ENDED = frozenset({ProcessState.ERRORED, ProcessState.COMPLETED})
+"""States a process settles in by itself; a shutdown leaves them as they are."""
 
 
 class ManagedProcess:
@@ -77,6 +84,8 @@ class ManagedProcess:
         self.exit_signal: str | None = None
         self.reasons: deque[RestartReason] = deque(maxlen=REASONS_KEPT)
         self.env: dict[str, str] = {}
+        self.waiting_for: tuple[str, ...] = ()
+        """While `waiting`: what of its depends_on does not hold (`db ready`)."""
         # Kept up to date by the supervisor's sampler and triggers; shown by `info`.
         self.cpu: float | None = None
         self.memory: int | None = None
@@ -139,17 +148,48 @@ class ManagedProcess:
             watch_on=self.watch_on,
             paused=self.paused,
             probe=dict(self.probe),
+            waiting_for=self.waiting_for,
         )
 
     # -------------------------------------------------------------- commands
 
-    async def start(self) -> None:
-        """Start unless already running (a pending restart happens now instead)."""
+    async def start(self, gate: Gate | None = None, *, if_waiting: bool = False) -> None:
+        """Start unless already running (a pending restart happens now instead).
+
+        With GATE, a process that is not running starts only if nothing of its depends_on
+        is unmet; otherwise it is `waiting` (the supervisor starts it once all holds).
+        IF_WAITING: only if it is still `waiting` by then (not stopped meanwhile, and the
+        host not closing): the supervisor's own start of a process whose wait is over.
+        """
         async with self._lock:
             if self._run is not None:
                 return
+            if if_waiting and (self.state is not ProcessState.WAITING or self.host.closing):
+                return
+            if gate is not None and self.state is not ProcessState.WAITING_RESTART:
+                unmet = gate()
+                if unmet:
+                    self._wait(unmet)
+                    return
             self._cancel_pending()
             await self._launch()
+
+    def _wait(self, unmet: tuple[str, ...]) -> None:
+        """Be `waiting` for UNMET (a change of reasons is published like a change of state)."""
+        if self.state is ProcessState.WAITING and unmet == self.waiting_for:
+            return
+        first = self.state is not ProcessState.WAITING
+        self.waiting_for = unmet
+        if first:
+            self._say(f"waiting: {', '.join(unmet)}")
+            self._set(ProcessState.WAITING)
+        else:
+            self._publish_state()
+
+    def still_waiting(self, unmet: tuple[str, ...]) -> None:
+        """A dependency moved but the process still cannot start: new reasons, if any."""
+        if self.state is ProcessState.WAITING and not self._lock.locked():
+            self._wait(unmet)
 
     async def stop(self) -> None:
         """Stop and stay stopped; cancels a pending restart."""
@@ -158,8 +198,8 @@ class ManagedProcess:
             was = self.state
             if self._run is not None:
                 await self._end(Ending.USER_STOP)
-            elif self.state is ProcessState.ERRORED and self.host.closing:
-                return  # shutting down: an errored app is reported as it ended, not "stopped"
+            elif self.state in _ENDED and self.host.closing:
+                return  # shutting down: an app that ended is reported as it ended, not "stopped"
             elif self.state is not ProcessState.STOPPED:
                 self._set(ProcessState.STOPPED)
             if self.state is ProcessState.STOPPED and was is not ProcessState.STOPPED:
@@ -174,6 +214,8 @@ class ManagedProcess:
         """
         async with self._lock:
             self._cancel_pending()
+            if self.state is ProcessState.WAITING:
+                return  # it starts once its dependencies hold; a restart does not hurry it
             self._say(f"restarting ({detail})")
             decision = policy.decide(self.spec, self.history, ending, 0.0)
             self.history = decision.history
@@ -527,9 +569,9 @@ class ManagedProcess:
             self._say(f"errored: {decision.reason}; not restarting", "error")
             self._set(ProcessState.ERRORED)
             return False
-        if decision.state is ProcessState.STOPPED:
+        if decision.state in (ProcessState.STOPPED, ProcessState.COMPLETED):
             self._say(f"not restarting: {decision.reason}")
-            self._set(ProcessState.STOPPED)
+            self._set(decision.state)
             return False
         reason, how = cause or ("crash", how_it_ended(self.exit_code, self.exit_signal))
         said = how if reason == "crash" else f"{reason}: {how}"
@@ -586,6 +628,8 @@ class ManagedProcess:
         check_transition(self.state, state)
         if state is self.state:
             return
+        if self.state is ProcessState.WAITING:
+            self.waiting_for = ()
         self.state = state
         self._publish_state()
 

@@ -17,11 +17,21 @@ class ProcessState(StrEnum):
     STOPPED = "stopped"
     WAITING_RESTART = "waiting restart"
     ERRORED = "errored"
+    WAITING = "waiting"
+    """Not started yet: its `depends_on` conditions do not hold (ProcessInfo.waiting_for)."""
+    COMPLETED = "completed"
+    """Ended on its own with a clean exit and is not restarted (a one-shot job that is done)."""
 
 
 ALLOWED: dict[ProcessState, frozenset[ProcessState]] = {
-    ProcessState.STOPPED: frozenset({ProcessState.LAUNCHING}),
-    ProcessState.ERRORED: frozenset({ProcessState.LAUNCHING, ProcessState.STOPPED}),
+    ProcessState.STOPPED: frozenset({ProcessState.LAUNCHING, ProcessState.WAITING}),
+    ProcessState.ERRORED: frozenset(
+        {ProcessState.LAUNCHING, ProcessState.STOPPED, ProcessState.WAITING}
+    ),
+    ProcessState.COMPLETED: frozenset(
+        {ProcessState.LAUNCHING, ProcessState.STOPPED, ProcessState.WAITING}
+    ),
+    ProcessState.WAITING: frozenset({ProcessState.LAUNCHING, ProcessState.STOPPED}),
     # A spawn can fail outright (exec error) and go straight to waiting/errored/stopped.
     ProcessState.LAUNCHING: frozenset(
         {
@@ -30,6 +40,7 @@ ALLOWED: dict[ProcessState, frozenset[ProcessState]] = {
             ProcessState.WAITING_RESTART,
             ProcessState.ERRORED,
             ProcessState.STOPPED,
+            ProcessState.COMPLETED,
         }
     ),
     ProcessState.ONLINE: frozenset(
@@ -39,6 +50,7 @@ ALLOWED: dict[ProcessState, frozenset[ProcessState]] = {
             ProcessState.ERRORED,
             ProcessState.STOPPED,
             ProcessState.LAUNCHING,
+            ProcessState.COMPLETED,
         }
     ),
     # A liveness failure stops the run on purpose, then the policy decides as for a crash.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from corral.config import limits
 from corral.config.spec import AppSpec
+from corral.engine import gate
 from corral.engine.api import BadArgument, ReloadFailed, Restored, StartError, UnknownTarget
 from corral.engine.events import (
     Event,
@@ -23,9 +24,11 @@ from corral.engine.events import (
     Removed,
     StateChanged,
 )
+from corral.engine.gate import DepsMode
 from corral.engine.hub import Hub, Sink
 from corral.engine.logfiles import LogFiles, Rotation
 from corral.engine.metrics import Sampler, Target
+from corral.engine.ordering import StartOrder
 from corral.engine.process import ManagedProcess
 from corral.engine.reaper import REAPER
 from corral.engine.run import signal_number
@@ -84,6 +87,9 @@ class Supervisor:
         self._hub.on_watch = self._sampler.wake  # a new viewer wants 1 Hz figures now
         self._sampling: asyncio.Task[None] | None = None
         self._triggers = Triggers(self)
+        self._order = StartOrder(self._table, self._each, lambda: self.closing)
+        """depends_on: starts that wait, and the order of starts and stops."""
+        self._hub.add_sink(self._order)
 
     # --------------------------------------------------------------- lifecycle
 
@@ -114,7 +120,7 @@ class Supervisor:
             return
         self.closing = True
         await self._triggers.close()
-        await self._each(list(self._table.procs.values()), ManagedProcess.stop)
+        await self._order.stop(list(self._table.procs.values()))
         self._table.close_sockets()
         if self._sampling is not None:
             self._sampling.cancel()
@@ -179,7 +185,7 @@ class Supervisor:
                 proc.replace_spec(spec)
                 proc.watch_on = bool(spec.watch)
             self._triggers.resume(running)
-            await self._each(running, ManagedProcess.restart)
+            await self._each(running, self._restart_one)
             if len(running) != spec.instances:
                 await self.scale(spec.name, spec.instances)
             touched += self._table.named(spec.name)
@@ -191,7 +197,9 @@ class Supervisor:
                     created.append(self._table.create(self, spec))
         starting = [p for p in created if p.spec.autostart]
         self._triggers.resume(starting)
-        await self._each(starting, ManagedProcess.start)
+        await self._order.start(starting)
+        if touched:
+            self._order.recheck_soon()  # a waiting app's new spec may depend on other things
         return _infos(touched + created)
 
     async def restore(self, saved: Sequence[Restored]) -> list[ProcessInfo]:
@@ -212,23 +220,35 @@ class Supervisor:
                 proc.watch_on = bool(entry.spec.watch) if entry.watch_on is None else entry.watch_on
                 created.append((proc, entry))
         self._triggers.resume(p for p, e in created if not _held(e))
-        await self._each([p for p, e in created if e.status != "stopped"], ManagedProcess.start)
+        await self._order.start([p for p, e in created if e.status != "stopped"])
         return [p.info() for p, _ in created]
 
     # ---------------------------------------------------------------- commands
 
-    async def start(self, *targets: str) -> list[ProcessInfo]:
-        """Start what is not running; watch and cron resume."""
+    async def start(self, *targets: str, deps: DepsMode = "wait") -> list[ProcessInfo]:
+        """Start what is not running; watch and cron resume. DEPS: see gate.DepsMode."""
+        if deps not in gate.DEPS_MODES:
+            raise BadArgument(f"deps must be one of {', '.join(gate.DEPS_MODES)}")
         procs = self._table.resolve_all(targets)
+        if deps == "with":
+            self._triggers.resume(await self._order.start_needs(procs))
         self._triggers.resume(procs)  # triggers follow the command, before it takes effect
-        await self._each(procs, ManagedProcess.start)
+        if deps == "ignore":
+            await self._each(procs, ManagedProcess.start)
+        else:
+            await self._order.start(procs)
         return _infos(procs)
 
+    def unmet(self, proc: ManagedProcess) -> tuple[str, ...]:
+        """What of PROC's depends_on does not hold now (empty: it may start)."""
+        return self._order.unmet(proc)
+
     async def stop(self, *targets: str) -> list[ProcessInfo]:
-        """Stop and stay stopped; watch and cron pause until the next start."""
+        """Stop and stay stopped (dependants before what they depend on); watch and cron
+        pause until the next start."""
         procs = self._table.resolve_all(targets)
         self._triggers.pause(procs)
-        await self._each(procs, ManagedProcess.stop)
+        await self._order.stop(procs)
         return _infos(procs)
 
     async def restart(
@@ -241,24 +261,34 @@ class Supervisor:
         """Stop (if running) and start again; see SupervisorAPI.restart for the options."""
         procs = self._table.resolve_all(targets)
         cron = _cron_pattern(cron_restart)
-        self._update_env(procs, env)
+        self._update_env(procs, env, reread=env is not None)
         if cron is not None:
             for proc in procs:
                 proc.replace_spec(dataclasses.replace(proc.spec, cron_restart=cron or None))
         if toggle_watch:
             self._triggers.toggle_watch(procs)
         self._triggers.resume(procs)
-        await self._each(procs, ManagedProcess.restart)
+        await self._each(procs, self._restart_one)
         return _infos(procs)
+
+    async def _restart_one(self, proc: ManagedProcess) -> None:
+        """A restart; of a process that is not running, a start that waits for its
+        dependencies (a running one restarts at once: its dependants are not touched)."""
+        if proc.spec.depends_on and proc.pid is None:
+            await proc.start(self._order.gate(proc))
+        else:
+            await proc.restart()
 
     async def reload(
         self, *targets: str, env: Mapping[str, str] | None = None
     ) -> list[ProcessInfo]:
         """Rolling reload of TARGETS (see `reload_each`); ReloadFailed names the failures."""
         procs = self._table.resolve_all(targets)
-        self._update_env(procs, env)
+        self._update_env(procs, env, reread=True)
         self._triggers.resume(procs)
-        await self.reload_each(procs)
+        idle = [p for p in procs if p.spec.depends_on and p.pid is None]
+        await self._order.start(idle)
+        await self.reload_each([p for p in procs if p not in idle])
         return _infos(procs)
 
     async def reload_each(self, procs: list[ManagedProcess]) -> None:
@@ -275,11 +305,29 @@ class Supervisor:
             raise ReloadFailed(f"reload failed for {names}: the replacement never got ready")
 
     @staticmethod
-    def _update_env(procs: list[ManagedProcess], env: Mapping[str, str] | None) -> None:
-        """restart/reload --update-env: ENV over each spec's env, from the next run on."""
-        if env is not None:
-            for proc in procs:
-                proc.replace_spec(dataclasses.replace(proc.spec, env={**proc.spec.env, **env}))
+    def _update_env(
+        procs: list[ManagedProcess], env: Mapping[str, str] | None, *, reread: bool = False
+    ) -> None:
+        """restart/reload --update-env: ENV over each spec's env, from the next run on.
+
+        With REREAD (reload, and restart --update-env), each app's env files are read
+        again and laid over, under its `env` tables (the precedence of a load). A file
+        that cannot be read is BadArgument naming the app, and no process is touched.
+        """
+        from corral.config import envfile
+
+        updated: list[tuple[ManagedProcess, AppSpec]] = []
+        for proc in procs:
+            spec = proc.spec
+            if env is not None:
+                spec = dataclasses.replace(spec, env={**spec.env, **env})
+            try:
+                updated.append((proc, envfile.reread(spec) if reread else spec))
+            except ValueError as exc:
+                raise BadArgument(str(exc)) from None
+        for proc, spec in updated:
+            if spec is not proc.spec:
+                proc.replace_spec(spec)
 
     async def delete(self, *targets: str) -> list[ProcessInfo]:
         """Stop and remove; ids restart from 0 once the table is empty (as PM2)."""
@@ -290,7 +338,7 @@ class Supervisor:
     async def _remove(self, procs: list[ManagedProcess]) -> None:
         """Stop PROCS and drop them from the table; an app's sockets close with its last."""
         await self._triggers.forget(procs)
-        await self._each(procs, ManagedProcess.stop)
+        await self._order.stop(procs)
         self._sampler.forget(p.id for p in procs)
         async with self._table_lock:
             for proc in self._table.drop(procs):
@@ -330,7 +378,7 @@ class Supervisor:
             async with self._table_lock:
                 extra = [self._table.create(self, spec) for _ in range(wanted - len(procs))]
             self._triggers.resume(extra)
-            await self._each(extra, ManagedProcess.start)
+            await self._order.start(extra)
         elif wanted < len(procs):
             await self._remove(procs[: len(procs) - wanted])
         return _infos(self._table.named(name))
@@ -340,7 +388,7 @@ class Supervisor:
         self.closing = True
         procs = list(self._table.procs.values())
         self._triggers.pause(procs)
-        await self._each(procs, ManagedProcess.stop)
+        await self._order.stop(procs)
         return _infos(procs)
 
     async def flush(self, *targets: str) -> list[ProcessInfo]:

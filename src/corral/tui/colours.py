@@ -37,6 +37,8 @@ STATUS_VARIABLE = {
     ProcessState.WAITING_RESTART: "warning",
     ProcessState.STOPPED: "foreground-muted",
     ProcessState.ERRORED: "error",
+    ProcessState.WAITING: "secondary",
+    ProcessState.COMPLETED: "success",
 }
 
 

@@ -29,8 +29,8 @@ SYSTEM_ID = -1
 
 RUNNING = frozenset({ProcessState.ONLINE, ProcessState.LAUNCHING, ProcessState.STOPPING})
 """States in which a process has (or is about to have) a live pid."""
-ACTIVE = RUNNING | {ProcessState.WAITING_RESTART}
-"""States a stop acts on: a process waiting to restart is stopped too."""
+ACTIVE = RUNNING | {ProcessState.WAITING_RESTART, ProcessState.WAITING}
+"""States a stop acts on: a process waiting to restart (or for its dependencies) too."""
 
 
 @dataclass(slots=True)
@@ -173,7 +173,7 @@ class Board:
         return max((max(p.memory) for p in self.procs.values() if p.memory), default=0.0)
 
     def active(self) -> int:
-        """How many processes quitting `up` would stop: running, or waiting to restart."""
+        """How many processes quitting `up` would stop: running, or waiting to (re)start."""
         return sum(1 for p in self.procs.values() if p.info.status in ACTIVE)
 
     def counts(self) -> dict[ProcessState, int]:

@@ -209,7 +209,11 @@ class AppPane(Widget):
         line_row = bool(limit) and tall
         memory_text = memory_value(proc.memory_now(), None if line_row else limit)
         room = self._reason.size.width or 44
-        reason = fit(probe_texts(info) or restart_texts(info), room)
+        if info.status is ProcessState.WAITING and info.waiting_for:
+            wants = ", ".join(info.waiting_for)  # what it waits for, shortened if need be
+            reason = fit([f"waiting: {wants}", f"waiting: {info.waiting_for[0]}", "waiting"], room)
+        else:
+            reason = fit(probe_texts(info) or restart_texts(info), room)
         shown = (cpu_levels, memory_levels, cpu_text, memory_text, reason, colours, limit, tall)
         if shown == self._last:
             return

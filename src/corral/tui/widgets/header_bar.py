@@ -20,6 +20,8 @@ HEADER_STATES = (
     ProcessState.LAUNCHING,
     ProcessState.STOPPING,
     ProcessState.WAITING_RESTART,
+    ProcessState.WAITING,
+    ProcessState.COMPLETED,
     ProcessState.STOPPED,
     ProcessState.ERRORED,
 )

@@ -36,6 +36,8 @@ STATUS_TEXT = {
     ProcessState.STOPPED: "○ stopped",
     ProcessState.WAITING_RESTART: "◌ waiting",
     ProcessState.ERRORED: "✖ errored",
+    ProcessState.WAITING: "◇ waiting",
+    ProcessState.COMPLETED: "✔ completed",
 }
 """Short enough for 80 columns; a symbol as well as a colour, for NO_COLOR terminals."""
 
@@ -434,6 +436,7 @@ def _worst(states: list[ProcessState]) -> ProcessState:
     for state in (
         ProcessState.ERRORED,
         ProcessState.WAITING_RESTART,
+        ProcessState.WAITING,
         ProcessState.STOPPING,
         ProcessState.LAUNCHING,
         ProcessState.STOPPED,

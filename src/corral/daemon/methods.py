@@ -22,7 +22,7 @@ Methods and params (every `targets` is a non-empty list of ids, names, namespace
     stop|reset|delete {targets}            -> [row]
     restart  {targets, env?, toggle_watch?, cron_restart?} -> [row]  env: layered over each
                                                spec's env; cron_restart "0" removes the cron
-    reload   {targets, env?}               -> [row]
+    reload   {targets, env?}               -> [row]   env files read again
     signal   {signal, targets}             -> [row]
     scale    {name, count: N|"+N"|"-N"}    -> [row]
     kill                                   -> [row]   stops every app; the daemon then exits

@@ -45,7 +45,11 @@ def test_the_example_stack_runs_in_order_under_up(
         "db",
         "migrate",
     ]
-    assert any("waiting: db ready, migrate completed_successfully" in ln for ln in up.lines)
+    said = [ln.split("] ", 2)[-1] for ln in up.lines if "web[" in ln and "waiting:" in ln]
+    assert said == [  # each change of what it waits for is said
+        "waiting: db ready, migrate completed_successfully",
+        "waiting: migrate completed_successfully",
+    ]
     assert any("web: DATABASE_URL=postgres://" in line for line in up.lines)  # the env file
     up.proc.send_signal(signal.SIGTERM)
     code, _err = up.finish()

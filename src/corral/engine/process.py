@@ -180,8 +180,9 @@ class ManagedProcess:
             return
         first = self.state is not ProcessState.WAITING
         self.waiting_for = unmet
+        # Said at each change too: `up --no-ui` and `logs` show what it waits for now.
+        self._say(f"waiting: {', '.join(unmet)}")
         if first:
-            self._say(f"waiting: {', '.join(unmet)}")
             self._set(ProcessState.WAITING)
         else:
             self._publish_state()

@@ -20,7 +20,7 @@ CONFIG = Path(__file__).parents[2] / "config"
 def example(tmp_path: Path, **replace: str) -> Path:
     """config/stack.toml and its apps, copied (web on a free port, and REPLACE applied)."""
     shutil.copytree(CONFIG / "stack", tmp_path / "stack")
-    text = (CONFIG / "stack.toml").read_text().replace('"8766"', f'"{free_port()}"')
+    text = (CONFIG / "stack.toml").read_text().replace("8766", str(free_port()))  # probes too
     for old, new in replace.items():
         assert old in text
         text = text.replace(old, new)

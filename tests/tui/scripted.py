@@ -121,22 +121,25 @@ def demo_events(samples: int = 40) -> list[Event]:
 
 
 def stack() -> list[Event]:
-    """A small stack with probes: a db ready by its exec probe, a web app waiting for it,
-    an api whose liveness probe has failed twice of three."""
+    """A small stack with probes: a db whose readiness probe has not passed yet, a web app
+    waiting for it to be ready, an api whose liveness probe has failed twice of three."""
     ready = Probe("exec", "test -f /run/db.ready", period=1000)
     health = Probe("http", "http://127.0.0.1:8000/health", period=2000, failure_threshold=3)
     db = spec("db", readiness_probe=ready)
     api = spec("api", readiness_probe=Probe("tcp", "127.0.0.1:8000"), liveness_probe=health)
     web = spec("web", depends_on={"db": "ready"})
     timed_out = f"GET {health.target} timed out after 1s"
-    db_ready = ProbeStatus("readiness", "exec", ready.target, "ok", "ok", 0, None, NOW - 60)
+    not_yet = f"exec {ready.target} exited with code 1"
+    db_ready = ProbeStatus("readiness", "exec", ready.target, "failing", "failed", 4, not_yet)
+    db_ready = replace(db_ready, last_at=NOW - 1, running=True)
     api_ready = ProbeStatus("readiness", "tcp", "127.0.0.1:8000", "ok", "ok", 0, None, NOW - 90)
     failing = ProbeStatus("liveness", "http", health.target, "pending", "failed", 2, timed_out)
     failing = replace(failing, last_at=NOW - 1, running=True)
+    db_info = info(0, db, ProcessState.LAUNCHING, pid=4000, probe={"readiness": db_ready})
     infos = [
-        info(0, db, ProcessState.ONLINE, probe={"readiness": db_ready}),
+        replace(db_info, started_at=NOW - 5),
         info(1, api, ProcessState.ONLINE, probe={"readiness": api_ready}),
-        info(2, web, ProcessState.STOPPED),
+        info(2, web, ProcessState.WAITING, waiting_for=("db ready",)),
     ]
     events: list[Event] = [StateChanged(i, T0) for i in infos]
     events.append(ProbeChecked(1, "api", NOW - 1, failing))  # the live event, not the snapshot
@@ -144,6 +147,7 @@ def stack() -> list[Event]:
         for i in infos[:2]:
             memory = (40 + 10 * i.id + n % 3) * MiB
             events.append(MetricsSample(i.id, NOW - 20 + n, 1.0 + i.id, memory, 1.0, memory))
+    events.append(Lifecycle(0, "db", NOW - 4, f"readiness: {not_yet} (3 in a row)", "warn"))
     for n in (1, 2):
         said = f"liveness: {timed_out} ({n} of 3)"
         events.append(Lifecycle(1, "api", NOW - 5 + 2 * n, said, "warn"))

@@ -107,7 +107,8 @@ class TestProbes:
         return make_app(ScriptedAPI(stack()), clock=lambda: NOW, history_lines=0)
 
     def test_failing_probe_and_waiting_app(self, snap_compare: Snap) -> None:
-        """api's pane says its liveness probe failed 2 of 3 times, and what failed."""
+        """api's pane says its liveness probe failed 2 of 3 times and what failed; db's that
+        its readiness probe has not passed yet; web's what it waits for."""
         assert snap_compare(self.stack(), terminal_size=(120, 30), run_before=keys())
 
     def test_probe_details(self, snap_compare: Snap) -> None:

@@ -214,3 +214,18 @@ async def test_probe_results_reach_event_subscribers(api: SupervisorAPI) -> None
     assert all(s.probe == "liveness" and s.kind == "tcp" for s in checked)
     assert checked[-1].last_error == refused and checked[-1].failures >= 1
     assert any(m.startswith(f"liveness: {refused} (") and m.endswith(" of 1000)") for m in said)
+
+
+async def test_initial_delay_and_success_threshold(api: SupervisorAPI, tmp_path: Path) -> None:
+    """Readiness needs success_threshold passes in a row; liveness waits initial_delay."""
+    tries = tmp_path / "tries"
+    ready = Probe("exec", f"echo x >> {tries}", period=100, success_threshold=3)
+    closed = free_port()
+    later = Probe("tcp", f"127.0.0.1:{closed}", initial_delay=60_000, failure_threshold=1)
+    spec = app("sleeper.py", "slow", readiness_probe=ready, liveness_probe=later)
+    await api.add([dataclasses.replace(spec, listen_timeout=60_000)])
+    await until(api, lambda i: one(i).status is ONLINE)
+    assert len(tries.read_text().split()) == 3  # online at the third pass, then it stopped
+    # The liveness probe would fail at once (nothing listens there), but not before 60 s.
+    infos = await holds(api, lambda i: one(i).probe["liveness"].last is None, 0.5)
+    assert one(infos).probe["liveness"].running and one(infos).restarts == 0

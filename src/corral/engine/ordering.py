@@ -82,9 +82,14 @@ class StartOrder:
             self.recheck_soon()
 
     def recheck_soon(self) -> None:
-        if not self._due:
-            self._due = True
-            asyncio.get_running_loop().call_soon(self._recheck)
+        if self._due:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a state published outside a loop: nothing can start anyway
+            return
+        self._due = True
+        loop.call_soon(self._recheck)
 
     def _recheck(self) -> None:
         self._due = False

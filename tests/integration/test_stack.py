@@ -119,6 +119,10 @@ def test_a_daemon_recovered_after_kill_9_does_not_start_a_dependant_too_early(
     failing = 'script = "stack/migrate.py"\nargs = ["1"]'
     corral("start", str(example(tmp_path, **{'script = "stack/migrate.py"': failing})), "--no-wait")
     wait_until(lambda: rows(corral)["web"]["waiting_for"] == ["migrate exited 1"], what="reason")
+    # Autosaved as wanting to run (waiting and errored are not stopped): resurrect and
+    # recovery bring them back, waiting again.
+    wanted = {"db": "online", "migrate": "online", "web": "online", "worker": "online"}
+    wait_until(lambda: {a["name"]: a["status"] for a in saved(corral)} == wanted, what="dump")
     crash(corral)
     recover(corral)  # the new daemon restores the apps before it answers
     table = rows(corral)

@@ -179,3 +179,12 @@ def test_corral_config_shows_the_probe_health_check_makes(folder: Path) -> None:
     assert setting["value"]["target"] == "http://127.0.0.1:9/"
     assert setting["value"]["period"] == 200
     assert setting["from"] == "derived" and "health_check" in setting["detail"]
+
+
+def test_probes_survive_json_as_dumps_and_rpc_carry_them(folder: Path) -> None:
+    from corral.daemon.specs import spec_from_wire
+
+    made = spec(folder, readiness_probe={"tcp": ":5432"}, liveness_probe={"exec": "true"})
+    carried = json.loads(json.dumps(made.to_dict()))
+    assert AppSpec.from_dict(carried) == made
+    assert spec_from_wire(carried) == made

@@ -229,3 +229,27 @@ async def test_initial_delay_and_success_threshold(api: SupervisorAPI, tmp_path:
     # The liveness probe would fail at once (nothing listens there), but not before 60 s.
     infos = await holds(api, lambda i: one(i).probe["liveness"].last is None, 0.5)
     assert one(infos).probe["liveness"].running and one(infos).restarts == 0
+
+
+async def test_depends_on_ready_waits_for_a_readiness_probe(
+    api: SupervisorAPI, tmp_path: Path
+) -> None:
+    """A dependant of `db = "ready"` starts only once db's readiness probe passes."""
+    flag = tmp_path / "db.ready"
+    db = app(
+        "sleeper.py",
+        "db",
+        readiness_probe=Probe("exec", f"test -f {flag}", period=100),
+        listen_timeout=60_000,
+    )
+    web = app("sleeper.py", "web", depends_on={"db": "ready"})
+    await api.add([web, db])
+
+    def web_of(infos: list[ProcessInfo]) -> ProcessInfo:
+        return next(i for i in infos if i.name == "web")
+
+    await until(api, lambda i: web_of(i).status is ProcessState.WAITING)
+    await holds(api, lambda i: web_of(i).status is ProcessState.WAITING, 0.3)
+    assert web_of(await api.list_processes()).waiting_for == ("db ready",)
+    flag.touch()
+    await until(api, lambda i: web_of(i).status is ONLINE and all(x.status is ONLINE for x in i))

@@ -253,3 +253,14 @@ async def test_depends_on_ready_waits_for_a_readiness_probe(
     assert web_of(await api.list_processes()).waiting_for == ("db ready",)
     flag.touch()
     await until(api, lambda i: web_of(i).status is ONLINE and all(x.status is ONLINE for x in i))
+
+
+async def test_a_liveness_restart_waits_its_restart_delay(api: SupervisorAPI) -> None:
+    """The delay (restart_delay, or the exponential backoff) applies as after a crash."""
+    closed = free_port()
+    liveness = Probe("tcp", f"127.0.0.1:{closed}", period=100, failure_threshold=1)
+    await api.add([app("sleeper.py", "later", liveness_probe=liveness, restart_delay=60_000)])
+    infos = await until(api, lambda i: one(i).status is ProcessState.WAITING_RESTART)
+    info = one(infos)
+    assert info.pid is None and info.restarts == 0  # counted when it happens, as a crash's
+    assert info.probe["liveness"].verdict == "failing" and not info.probe["liveness"].running

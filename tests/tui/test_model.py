@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from corral.engine.events import Lagged, LogLines, MetricsSample, Removed, StateChanged
 from corral.engine.states import ProcessState
@@ -15,6 +16,7 @@ from corral.tui.history import recent_lines
 from corral.tui.logtext import MAX_LINE_CHARS, clean
 from corral.tui.model import POINTS, LogStore
 from corral.tui.records import RULE, Kind, LogRecord, Stamper, layout
+from corral.tui.widgets.log_tail import line_width
 from tests.tui.scripted import T0, demo_events, info, spec
 
 
@@ -128,6 +130,25 @@ def test_layout_formats_at_render() -> None:
     assert spans == [(0, len(line), "earlier")]
     line, _ = layout(LogRecord(T0, "", None, "warn", "stopping"), stamper)
     assert line == "14:13:20 [corral] ▲ stopping"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        LogRecord(T0, "web", 0, "err", "boom"),
+        LogRecord(T0, "web", None, "out", "日本語のログ: wide characters"),
+        LogRecord(None, "web", None, "out", "old", earlier=True),
+        LogRecord(T0, "", None, "warn", "stopping"),
+        LogRecord(T0, "café-api", 12, "info", "started (pid 12)"),
+        LogRecord(T0, "web", 3, "error", "✖ errored: 16 unstable restarts"),
+        RULE,
+    ],
+)
+def test_tail_counts_a_line_width_without_laying_it_out(record: LogRecord) -> None:
+    """The tail's width (its horizontal scroll) comes from `line_width` on arrival; it
+    must be the width of the line `layout` draws later, or long lines would be cut."""
+    line, _ = layout(record, Stamper())
+    assert line_width(record) == cell_len(line)
 
 
 def test_history_keeps_what_the_files_know(tmp_path: Path) -> None:

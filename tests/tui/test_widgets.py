@@ -161,6 +161,9 @@ async def test_tail_text_can_be_selected_and_copied(scripted_app: CorralApp) -> 
         assert selected is not None
         assert selected.startswith(tail.lines[0][:20])
         assert tail.lines[1][:20] in selected
+        # Only what was dragged over: the rows under the mouse carry their text offsets
+        # (without them the whole tail would be taken).
+        assert tail.lines[2] not in selected
 
 
 def fleet_events() -> list[Event]:

@@ -4,9 +4,13 @@ A line list of our own on a ScrollView rather than Textual's `Log`: `Log` builds
 Text, runs a highlighter and renders it through the console for every visible line on
 every repaint (its line cache is never filled without a selection), and a tail that
 follows ten chatty apps repaints a few times a second. Here a record is laid out once
-(`records.layout`) into a line and a few spans, a screen row becomes a strip of three to
-five segments, kept by its position until it scrolls out. Mouse selection and copying
-work as in `Log`.
+(`records.layout`) into a line and a few spans, when it is first drawn (a firehose brings
+hundreds of lines a redraw, of which a screenful is ever seen; only their width is
+counted on arrival), and a screen row becomes a strip of three to five segments, kept by
+its position until it scrolls out. Mouse selection and copying work as in `Log`, but the
+text offsets they need ride only on the rows the compositor asks for under the mouse,
+not on every row drawn (they cost a style per segment, and a firehose draws a new
+screenful twice a second).
 
 Following is a state, not a guess from the scroll position: while following, every
 batch, resize and rebuild ends at the newest line (a scrollbar appearing, which moves
@@ -34,7 +38,7 @@ from textual.strip import Strip
 
 from corral.tui.colours import Colours
 from corral.tui.model import TAIL_LINES
-from corral.tui.records import LogRecord, Role, Span, Stamper, layout
+from corral.tui.records import MARKS, STAMP_WIDTH, LogRecord, Role, Span, Stamper, layout
 
 STRIP_CACHE = 512
 """Rendered rows kept; more than a screen, so scrolling back a page costs nothing."""
@@ -57,6 +61,20 @@ def line_segments(line: str, spans: list[tuple[int, int, Style]], base: Style) -
     if at < len(line):
         segments.append(Segment(line[at:], base))
     return segments
+
+
+def line_width(record: LogRecord) -> int:
+    """The cells `layout(record)`'s line takes, without laying it out (ASCII is the
+    common case: its length is its width)."""
+    text = record.text
+    width = len(text) if text.isascii() else cell_len(text)
+    if record.kind == "rule":
+        return width
+    who = record.who()
+    mark = MARKS[record.kind]
+    return (
+        STAMP_WIDTH + 1 + (len(who) if who.isascii() else cell_len(who)) + 1 + len(mark) + 1 + width
+    )
 
 
 def wrap_cuts(line: str, width: int, indent: int) -> list[tuple[int, int]]:
@@ -109,8 +127,8 @@ class LogTail(ScrollView, can_focus=True):
         self.colours: Colours | None = None
         """Set by the app from the theme; lines stay plain until then."""
         self._records: list[LogRecord] = []
-        self._laid: list[tuple[str, list[Span]]] = []
-        """Each record's line and spans, laid out once when it arrived."""
+        self._laid: list[tuple[str, list[Span]] | None] = []
+        """Each record's line and spans, laid out once when first needed (`_lay`)."""
         self._first = 0
         """The absolute number of `_records[0]`: lines dropped from the top so far."""
         self._stamper = Stamper()
@@ -125,6 +143,9 @@ class LogTail(ScrollView, can_focus=True):
         """(absolute line, first char) -> (scroll_x, width, strip as drawn)."""
         self._frame: tuple[Style, Offset, int, Selection | None] = (Style(), Offset(), 0, None)
         """What every row of the current repaint shares (set by `render_lines`)."""
+        self._drawing = False
+        """True inside `render_lines`; a `render_line` call outside it is the compositor
+        looking for the text under the mouse, which needs the selection offsets."""
 
     # ----------------------------------------------------------------- content
 
@@ -158,21 +179,19 @@ class LogTail(ScrollView, can_focus=True):
         """Add one frame's worth of records at the end (the oldest go past `max_lines`)."""
         if not records:
             return
-        stamper = self._stamper
-        laid = [layout(record, stamper) for record in records]
         self._records.extend(records)
-        self._laid.extend(laid)
+        self._laid.extend([None] * len(records))
         excess = len(self._records) - self.max_lines
         if excess > 0:
             del self._records[:excess]
             del self._laid[:excess]
             self._first += excess
-        self._width = max(self._width, max(cell_len(line) for line, _ in laid))
+        self._width = max(self._width, max(line_width(record) for record in records))
         if self._wrap:
             if excess > 0:
                 self._rows = self._wrapped(0)
             else:
-                self._rows += self._wrapped(len(self._laid) - len(laid))
+                self._rows += self._wrapped(len(self._laid) - len(records))
         self._resize_virtual()
         self.refresh()
         if self.following:
@@ -261,11 +280,18 @@ class LogTail(ScrollView, can_focus=True):
         width = self._wrap_width = max(1, self.size.width - self.styles.scrollbar_size_vertical)
         rows: list[Row] = []
         for index in range(start, len(self._laid)):
-            line, spans = self._laid[index]
+            line, spans = self._lay(index)
             indent = spans[1][1] + 3 if len(spans) > 1 and spans[1][2] == "app" else 0
             for first, end in wrap_cuts(line, width, indent):
                 rows.append((index, first, end, indent if first else 0))
         return rows
+
+    def _lay(self, index: int) -> tuple[str, list[Span]]:
+        """The line and spans of record INDEX, laid out now if never before."""
+        laid = self._laid[index]
+        if laid is None:
+            laid = self._laid[index] = layout(self._records[index], self._stamper)
+        return laid
 
     def _resize_virtual(self) -> None:
         if self._wrap:
@@ -277,14 +303,18 @@ class LogTail(ScrollView, can_focus=True):
         if self._wrap:
             return self._rows[y] if 0 <= y < len(self._rows) else None
         if 0 <= y < len(self._laid):
-            return (y, 0, len(self._laid[y][0]), 0)
+            return (y, 0, len(self._lay(y)[0]), 0)
         return None
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # The style and geometry are the same for every row of one repaint, and
         # `rich_style` walks the DOM: look them up once, not once per row.
         self._frame = (self.rich_style, self.scroll_offset, self.size.width, self.text_selection)
-        return super().render_lines(crop)
+        self._drawing = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._drawing = False
 
     def render_line(self, y: int) -> Strip:
         base, (scroll_x, scroll_y), width, selection = self._frame
@@ -294,11 +324,12 @@ class LogTail(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         index, first, end, indent = row
         key = (self._first + index, first)
-        if selection is None:
+        drawn = self._drawing and selection is None
+        if drawn:
             cached = self._strips.get(key)
             if cached is not None and cached[0] == scroll_x and cached[1] == width:
                 return cached[2]
-        line, spans = self._laid[index]
+        line, spans = self._lay(index)
         styled = self._styles(self._records[index], spans)
         if self._records[index].kind == "rule":
             text = f"── {line} " + "─" * max(0, width - cell_len(line) - 4)
@@ -314,13 +345,23 @@ class LogTail(ScrollView, can_focus=True):
             text = " " * indent + text
             styled = [(s + indent, e + indent, style) for s, e, style in styled]
         span = selection.get_span(row_y) if selection is not None else None
-        if span is None:
-            strip = Strip(line_segments(text, styled, base), cell_len(text))
-        else:
+        if span is not None:
             strip = self._selected(text, styled, base, span)
-        strip = strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(scroll_x, row_y)
-        if selection is None:
-            self._strips[key] = (scroll_x, width, strip)
+        else:
+            segments = line_segments(text, styled, base)
+            cells = len(text) if text.isascii() else cell_len(text)
+            if drawn and scroll_x == 0 and cells <= width:
+                # The common row: padded to the width as it is built, one Strip.
+                if cells < width:
+                    segments.append(Segment(" " * (width - cells), base))
+                strip = Strip(segments, width)
+                self._strips[key] = (scroll_x, width, strip)
+                return strip
+            strip = Strip(segments, cells)
+        strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+        if not drawn:
+            return strip.apply_offsets(scroll_x, row_y)
+        self._strips[key] = (scroll_x, width, strip)
         return strip
 
     def _style(self, role: Role) -> Style:
@@ -355,7 +396,7 @@ class LogTail(ScrollView, can_focus=True):
         return Strip(text.render(self.app.console), cell_len(line))
 
     def _plain(self, index: int) -> str:
-        line = self._laid[index][0]
+        line = self._lay(index)[0]
         return f"── {line} ──" if self._records[index].kind == "rule" else line
 
     # --------------------------------------------------------------- selection
@@ -368,7 +409,7 @@ class LogTail(ScrollView, can_focus=True):
         """The selected text, for copying (rows as shown)."""
         if not self._wrap:
             return selection.extract("\n".join(self.lines)), "\n"
-        rows = [self._laid[i][0][first:end] for i, first, end, _ in self._rows]
+        rows = [self._lay(i)[0][first:end] for i, first, end, _ in self._rows]
         return selection.extract("\n".join(rows)), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:

@@ -36,6 +36,8 @@ def clean(text: str) -> str:
     after the last one stays visible (a progress bar shows its latest state); a `\\r`
     at the very end is a CRLF line ending and is simply dropped.
     """
+    if text.isprintable():  # the common line: no control code of any kind (fast, in C)
+        return text if len(text) <= MAX_LINE_CHARS else _cut(text)
     if "\r" in text:
         text = text.rstrip("\r")
         cut = text.rfind("\r")
@@ -46,6 +48,8 @@ def clean(text: str) -> str:
     if "\t" in text:
         text = text.expandtabs(4)
     text = _CONTROLS.sub("", text)
-    if len(text) > MAX_LINE_CHARS:
-        text = f"{text[:MAX_LINE_CHARS]}… (+{len(text) - MAX_LINE_CHARS} chars)"
-    return text
+    return text if len(text) <= MAX_LINE_CHARS else _cut(text)
+
+
+def _cut(text: str) -> str:
+    return f"{text[:MAX_LINE_CHARS]}… (+{len(text) - MAX_LINE_CHARS} chars)"

@@ -116,6 +116,9 @@ class LiveApp(App[int]):
         self.colours = Colours({})
         self._dirty = Dirty.NONE
         self._dirty_panes: set[int] = set()
+        self._with_tick = Dirty.NONE
+        """What waits for the 1 Hz tick's frame (the host's figures): drawn with the
+        table rather than in a frame of its own."""
         self._frame_timer: Timer | None = None
         self._tail_timer: Timer | None = None
         self._tail_at = 0.0
@@ -252,8 +255,9 @@ class LiveApp(App[int]):
         self._dirty_panes.add(message.pm_id)
 
     def on_host_sampled(self, message: HostSampled) -> None:
+        # Once a second too: with the tick's frame, which repaints the rows beside it.
         self.feed.board.host = message.sample
-        self._mark(Dirty.HEADER)
+        self._with_tick |= Dirty.HEADER
 
     def on_connection(self, message: Connection) -> None:
         self._connected = message.ok
@@ -340,14 +344,20 @@ class LiveApp(App[int]):
                 table.show(feed.board, self.clock(), force=Dirty.TABLE_ALL in dirty)
             self._selection_maybe_changed()
         panes = self.panes
+        dirty_panes = True
         if self.compact_mode:
             pass  # no panes shown; the compact list redraws with the table, once a second
         elif Dirty.PANES in dirty:
             panes.show(feed.board, self._selected_ids())
-        else:
+        elif dirty & (Dirty.TABLE | Dirty.TABLE_ALL):
+            # With the table only: in a frame of the tail's own, a pane would stretch
+            # the repainted area over the whole screen.
             for pm_id in self._dirty_panes:
                 panes.redraw(feed.board, pm_id)
-        self._dirty_panes.clear()
+        else:
+            dirty_panes = False  # kept for the tick's frame
+        if dirty_panes:
+            self._dirty_panes.clear()
         if Dirty.HEADER in dirty:
             self.header.show(feed.board)
         if not self._dirty and self._frame_timer is not None:
@@ -357,7 +367,8 @@ class LiveApp(App[int]):
 
     def _tick(self) -> None:
         """Once a second: uptimes move, and the samples of the last second are drawn."""
-        self._mark(Dirty.TABLE)
+        with_tick, self._with_tick = self._with_tick, Dirty.NONE
+        self._mark(Dirty.TABLE | with_tick)
 
     # --------------------------------------------------------------- selection
 

@@ -8,8 +8,7 @@ then never needs to parse a display string back by column. No Textual here.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Kind = Literal["out", "err", "info", "warn", "error", "rule"]
 """A line's origin: an app's stdout or stderr, corral's own message by level, or the rule
@@ -38,9 +37,9 @@ STAMP_WIDTH = 8
 RULE_TEXT = "earlier lines, read back from the log files ↑ · live ↓"
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
-    """One line of the tail."""
+class LogRecord(NamedTuple):
+    """One line of the tail (a named tuple: immutable, and made for every line a
+    chatty app writes, three times faster than a frozen dataclass)."""
 
     ts: float | None
     """When the line was read (or the stamp the file gave it); None: not known."""

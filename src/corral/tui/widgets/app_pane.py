@@ -13,6 +13,7 @@ shortened first, numbers never.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from rich.style import Style
@@ -164,7 +165,8 @@ class AppPane(Widget):
         self._limit = Label("", id="limit-line", classes="spark")
         self._limit_value = Label("", id="limit-value", classes="value")
         self._reason = Label("", id="reason")
-        self._last: tuple[object, ...] = ()
+        self._last: dict[Label, object] = {}
+        """What each label was last drawn from."""
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -214,21 +216,36 @@ class AppPane(Widget):
             reason = fit([f"waiting: {wants}", f"waiting: {info.waiting_for[0]}", "waiting"], room)
         else:
             reason = fit(probe_texts(info) or restart_texts(info), room)
-        shown = (cpu_levels, memory_levels, cpu_text, memory_text, reason, colours, limit, tall)
-        if shown == self._last:
-            return
         self.set_class(line_row, "-limited")  # a row more: a layout, once
-        # Every label has a fixed size (DEFAULT_CSS): a layout pass of the whole
-        # screen per update, once a second per pane, would be wasted.
-        self._last = shown
-        self._cpu.update(bars(cpu_levels, width, colours, limited=False), layout=False)
-        self._memory.update(bars(memory_levels, width, colours, limited=bool(limit)), layout=False)
-        self._cpu_value.update(cpu_text, layout=False)
-        self._memory_value.update(memory_text, layout=False)
+        # Only the labels whose content changed are updated (a value or a reason often
+        # stays the same for minutes), each without a layout: every label has a fixed
+        # size (DEFAULT_CSS), and a layout pass of the screen per update would be wasted.
+        cpu_bars = (cpu_levels, width, colours)
+        memory_bars = (memory_levels, width, colours, bool(limit))
+        if self._changed(self._cpu, cpu_bars):
+            self._cpu.update(bars(cpu_levels, width, colours, limited=False), layout=False)
+        if self._changed(self._memory, memory_bars):
+            self._memory.update(
+                bars(memory_levels, width, colours, limited=bool(limit)), layout=False
+            )
+        if self._changed(self._cpu_value, cpu_text):
+            self._cpu_value.update(cpu_text, layout=False)
+        if self._changed(self._memory_value, memory_text):
+            self._memory_value.update(memory_text, layout=False)
         if line_row and limit:
-            self._limit.update(line(memory_levels, width, colours), layout=False)
-            self._limit_value.update(limit_text(limit), layout=False)
-        self._reason.update(reason, layout=False)
+            if self._changed(self._limit, memory_bars):
+                self._limit.update(line(memory_levels, width, colours), layout=False)
+            if self._changed(self._limit_value, limit):
+                self._limit_value.update(limit_text(limit), layout=False)
+        if self._changed(self._reason, reason):
+            self._reason.update(reason, layout=False)
+
+    def _changed(self, label: Label, shown: object) -> bool:
+        """Whether LABEL is to show something else than SHOWN (remembered if so)."""
+        if self._last.get(label) == shown:
+            return False
+        self._last[label] = shown
+        return True
 
 
 def bars(shares: list[float], width: int, colours: Colours | None, *, limited: bool) -> Text:
@@ -238,13 +255,24 @@ def bars(shares: list[float], width: int, colours: Colours | None, *, limited: b
         text.append(spark(shares))
         return text
     normal = colours.spark
-    for share in shares:
-        style: Style = normal
-        if limited and share >= 1:
-            style = colours.err
-        elif limited and share >= HIGH:
-            style = colours.warn
-        text.append(spark([share]), style)
+    styles: list[Style] = [normal] * len(shares)
+    if limited:
+        for n, share in enumerate(shares):
+            if share >= 1:
+                styles[n] = colours.err
+            elif share >= HIGH:
+                styles[n] = colours.warn
+    return _runs(text, spark(shares), styles)
+
+
+def _runs(text: Text, chars: str, styles: list[Style]) -> Text:
+    """TEXT with CHARS appended, one span per run of one style (not one per char: each
+    span costs the label's rendering, once a second per pane)."""
+    at = 0
+    for style, run in itertools.groupby(styles):
+        size = len(list(run))
+        text.append(chars[at : at + size], style)
+        at += size
     return text
 
 
@@ -257,6 +285,4 @@ def line(shares: list[float], width: int, colours: Colours | None) -> Text:
         text.append(row)
         return text
     text.stylize(colours.muted)
-    for share, char in zip(shares, row, strict=True):
-        text.append(char, colours.err if share > 1 else colours.muted)
-    return text
+    return _runs(text, row, [colours.err if share > 1 else colours.muted for share in shares])

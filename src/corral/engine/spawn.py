@@ -144,6 +144,9 @@ def spawn(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Unbuffered pipe objects: asyncio reads the descriptors itself, and a buffered
+        # reader would hold an 8 KiB buffer per stream that nothing ever fills.
+        bufsize=0,
         start_new_session=True,
         close_fds=True,
         pass_fds=pass_fds,

@@ -231,9 +231,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes=notes,
     )
     columns = [t for t in ("corral", *PEERS) if t in args.tools]
-    args.output.write_text(render(header, runs, columns) + "\n")
+    args.output.write_text(render(header, runs, columns) + "\n" + kept_notes(args.output))
     log(f"wrote {args.output}")
     return 1 if any(run.errors for run in runs) else 0
+
+
+KEPT = "<!-- kept across runs: everything below this line is carried into the next run -->"
+
+
+def kept_notes(path: Path) -> str:
+    """What follows the KEPT marker in the results file being replaced (measurements
+    written by hand, such as where the daemon's bytes go), so a rerun does not lose it."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return ""
+    at = text.find(KEPT)
+    return "\n" + text[at:] if at >= 0 else ""
 
 
 if __name__ == "__main__":

@@ -77,29 +77,57 @@ def cell(text: str, label: str, column: int) -> str:
     return row.split("|")[column + 1].strip()
 
 
+CORRAL_GROUPS = {
+    # Every scenario, in three runs that test workers can take side by side (one run of
+    # them all was the suite's longest test); each with rows that must hold figures.
+    "processes": (
+        "cli,footprint,crash_restart,stop,start,scale",
+        (
+            "crash restart: median start-to-start gap",
+            "stop: wall time",
+            "start: ",
+            "scale: daemon RSS",
+        ),
+    ),
+    "logs": (
+        "log_throughput,log_plain,log_stderr,log_trickle,memory_limit,memory_limit200",
+        (
+            "logs stdout +time: lines/s",
+            "logs stdout +time: lines missing",
+            "log trickle: daemon CPU",
+            "memory limit: crossing",
+        ),
+    ),
+    "cluster-and-monitor": (
+        "reload,reload_plain,monitor,monitor50",
+        (
+            "reload: failed requests during 3 `reload`s",
+            "monitor: CPU of `monit`",
+            "monitor: key press to screen",
+        ),
+    ),
+}
+
+
 @pytest.mark.slow
-# About 40 s on a quiet 2-core machine, 110 s and more beside five other test runs: the
-# bound is for a hung run, not for a slow machine.
+# About 15 s each on a quiet 2-core machine, a minute beside other test runs: the bound
+# is for a hung run, not for a slow machine.
 @pytest.mark.timeout(300)
-def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path) -> None:
-    text = run_quick(tmp_path, "--tools", "corral,bare")
+@pytest.mark.parametrize("group", list(CORRAL_GROUPS))
+def test_quick_run_for_corral_writes_results_and_cleans_up(tmp_path: Path, group: str) -> None:
+    scenarios, labels = CORRAL_GROUPS[group]
+    text = run_quick(tmp_path, "--tools", "corral,bare", "--scenarios", scenarios)
     assert "| scenario | corral | corral advantage (x) |" in text
-    labels = (
-        "crash restart: median start-to-start gap",
-        "stop: wall time",
-        "start: ",
-        "logs stdout +time: lines/s",
-        "logs stdout +time: lines missing",
-        "log trickle: daemon CPU",
-        "memory limit: crossing",
-        "reload: failed requests during 3 `reload`s",
-        "monitor: CPU of `monit`",
-        "monitor: key press to screen",
-        "scale: daemon RSS",
-    )
     for label in labels:
         assert cell(text, label, 1)[:1].isdigit(), label
     assert "a round failed" not in text
+
+
+def test_every_scenario_is_in_one_corral_group() -> None:
+    from benchmarks.scenarios import ORDER
+
+    grouped = [name for scenarios, _ in CORRAL_GROUPS.values() for name in scenarios.split(",")]
+    assert sorted(grouped) == sorted(ORDER)
 
 
 @pytest.mark.slow

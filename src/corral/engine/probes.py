@@ -74,7 +74,9 @@ class Prober:
             await asyncio.sleep(self.probe.initial_delay / 1000)
             while True:
                 began = loop.time()
-                if self._record(await attempt(self.probe, self.env, self.cwd), done):
+                error = await attempt(self.probe, self.env, self.cwd)
+                _raise_if_cancelled()
+                if self._record(error, done):
                     return
                 # The period runs from one attempt's start to the next's.
                 await asyncio.sleep(max(0.0, self.probe.period / 1000 - (loop.time() - began)))
@@ -106,6 +108,16 @@ class Prober:
         self.status = status
         if replace(before, last_at=None) != replace(status, last_at=None) or before.last is None:
             self._report(status)
+
+
+def _raise_if_cancelled() -> None:
+    """Python 3.11's `asyncio.wait_for` returns the result when a cancel arrives just as
+    the awaited thing completes, swallowing the cancel: a probe stopped at that instant
+    would run on forever (and hang the loop's shutdown). The task still counts the
+    request, so honour it here."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def attempt(probe: Probe, env: Mapping[str, str], cwd: str) -> str | None:

@@ -106,7 +106,7 @@ async def test_listen_error_reaches_the_app(sup: Sup, tmp_path: Path) -> None:
             "autorestart": False,
         }
         await s.add([spec(raw, tmp_path)])
-        await rec.wait_for(lambda _: s.get(0).state is S.STOPPED, 20)
+        await rec.wait_for(lambda _: s.get(0).state is S.ERRORED, 20)  # a one-shot that exited 1
     assert said(rec.events, "EADDRINUSE", text=True)
 
 

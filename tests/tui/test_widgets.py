@@ -200,3 +200,13 @@ async def test_a_fleet_table_has_a_host_column() -> None:
         table = single.query_one("#table", ProcessTable)
         assert "host" not in table._column_keys()
         assert table.get_row_at(3)[1].plain == "fb/web"
+
+
+def test_every_state_reads_differently_in_the_table() -> None:
+    """Waiting for a restart and waiting for dependencies are different words, not only
+    different symbols and colours (a NO_COLOR terminal shows only the words)."""
+    from corral.tui.widgets.process_table import STATUS_TEXT
+
+    words = [text.split(" ", 1)[1] for text in STATUS_TEXT.values()]
+    assert set(STATUS_TEXT) == set(ProcessState)
+    assert len(set(words)) == len(words), words

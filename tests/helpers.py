@@ -352,3 +352,27 @@ def tmux(socket: str, *argv: str) -> str:
         check=True,
     )
     return done.stdout
+
+
+def ended_by_interrupt(proc: subprocess.Popen[Any], timeout: float = 30) -> int:
+    """Send SIGINT to PROC (its group when it leads one) and return its exit code; if it
+    does not end within TIMEOUT, fail with what the kernel says about it (its signal
+    masks, where it sleeps, its threads), then kill it."""
+    with contextlib.suppress(ProcessLookupError):
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        facts = []
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+            facts += [
+                line for line in status if line.startswith(("State", "Sig", "Shd", "Threads"))
+            ]
+            facts.append("wchan " + Path(f"/proc/{proc.pid}/wchan").read_text())
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"{proc.args!r} did not end within {timeout} s of SIGINT: {facts}")

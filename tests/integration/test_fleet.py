@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.fleet import CORRAL, Fleet, cli
-from tests.helpers import APPS, SLEEPER, wait_until
+from tests.helpers import APPS, SLEEPER, ended_by_interrupt, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -165,5 +165,5 @@ def test_logs_across_two_hosts_history_and_live(fleet: Fleet) -> None:
         out.wait_for("fa | ")
         out.wait_for("fb | ")
     finally:
-        os.killpg(proc.pid, 2)  # Ctrl-C: the follow ends without waiting for the hosts
-        assert proc.wait(20) == 130
+        # Ctrl-C: the follow ends without waiting for the hosts
+        assert ended_by_interrupt(proc) == 130

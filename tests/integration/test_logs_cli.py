@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import APPS, Corral, wait_until
+from tests.helpers import APPS, Corral, ended_by_interrupt, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 CHATTY = str(APPS / "chatty.py")
@@ -31,9 +31,8 @@ def test_history_merged_by_time_then_live_lines(corral: Corral) -> None:
     reader = threading.Thread(target=lambda: seen.extend(stdout.readline() for _ in range(3)))
     reader.start()
     reader.join(30)
-    proc.send_signal(signal.SIGINT)
-    proc.wait(10)
     assert len(seen) == 3, seen
+    ended_by_interrupt(proc)
     assert all(line.startswith("0|chat | ") and line.rstrip().endswith("0") for line in seen)
 
 

@@ -32,6 +32,20 @@ settings.register_profile("corral", deadline=None, suppress_health_check=[Health
 settings.load_profile("corral")
 
 
+def _default_interrupts() -> None:
+    """A suite started as a background job (`pytest -q &` in a script, `cmd &` with no job
+    control) inherits SIGINT and SIGQUIT ignored, and so does every process its tests
+    start: a `corral logs` a test ends with Ctrl-C then follows forever. Tests start their
+    processes as a terminal would, with the defaults (checked in test_conventions)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
+_default_interrupts()  # at import: in the main process and in every xdist worker
+
+
 def _seed_line(config: pytest.Config) -> str | None:
     """How to replay this run's order (pytest-randomly), or None when it is off."""
     if not config.pluginmanager.hasplugin("randomly"):

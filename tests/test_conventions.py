@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +102,21 @@ def test_the_checks_catch_what_they_are_for() -> None:
     names = [name for _, name in imported_modules(sample) if is_test_module(name)]
     assert names == ["tests.integration.test_daemon", "tests.integration.test_cli"]
     assert list(bare_sleeps(source)) == [4, 7, 10]
+
+
+def test_processes_the_tests_start_can_be_interrupted() -> None:
+    """Whatever the suite inherited (a background job ignores SIGINT and SIGQUIT), the
+    processes tests start get the default dispositions, as from a terminal."""
+    import subprocess
+    import sys
+
+    status = subprocess.run(
+        [sys.executable, "-c", "print(open('/proc/self/status').read())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(row for row in status.splitlines() if row.startswith("SigIgn"))
+    ignored = int(line.split()[1], 16)
+    assert not ignored & (1 << (signal.SIGINT - 1)), "SIGINT is ignored in what tests start"
+    assert not ignored & (1 << (signal.SIGQUIT - 1)), "SIGQUIT is ignored in what tests start"

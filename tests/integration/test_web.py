@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.fleet import CORRAL, cli
-from tests.helpers import APPS, free_port
+from tests.helpers import APPS, Corral, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -83,7 +83,9 @@ def start_chatty(home: Path, name: str) -> None:
 
 
 def status(home: Path, name: str) -> str:
-    rows = json.loads(cli(home, "jlist").stdout)
+    """NAME's status, asked of the daemon on its socket: tests poll this ten times a
+    second for a minute, and a `corral jlist` process each time cost 45 CPU-s a test."""
+    rows = Corral(home).rows()
     return str(next(r["status"] for r in rows if r["name"] == name))
 
 

@@ -93,4 +93,15 @@ def _last_error(row: Row) -> str:
             lines = [ln for ln in file.read().decode("utf-8", "replace").splitlines() if ln.strip()]
     except OSError:
         return ""
-    return f": {lines[-1].strip()}" if lines else ""
+    last = last_error_line(lines)
+    return f": {last}" if last else ""
+
+
+def last_error_line(lines: list[str]) -> str:
+    """The line that says what went wrong: the last one, unless an app that crash-loops is
+    writing its next traceback right now, whose header and indented frames come first;
+    then the end of the one before (`OSError: [Errno 98] Address already in use`)."""
+    for line in reversed(lines):
+        if line.strip() and not line[:1].isspace() and not line.startswith("Traceback ("):
+            return line.strip()
+    return lines[-1].strip() if lines else ""

@@ -31,6 +31,7 @@ import psutil
 import pytest
 
 from corral.cli.main import main
+from corral.config import spec_from_mapping
 from corral.config.spec import AppSpec
 from corral.daemon.client import Client
 from corral.engine import Supervisor
@@ -61,6 +62,12 @@ def app(script: str, name: str | None = None, **kw: Any) -> AppSpec:
         interpreter=PYTHON,
         **kw,
     )
+
+
+def spec_in(folder: Path, **raw: Any) -> AppSpec:
+    """The spec RAW resolves to in FOLDER (script app.py unless given), PATH as here."""
+    raw.setdefault("script", "app.py")
+    return spec_from_mapping(raw, cwd=str(folder), base_env={"PATH": os.environ["PATH"]})
 
 
 def free_port() -> int:

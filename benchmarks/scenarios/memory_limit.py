@@ -26,6 +26,21 @@ def read_times(path: Path) -> list[float]:
         return []
 
 
+def restart_after_crossing(starts: Path) -> dict[str, float | str]:
+    """The grower's crossing-to-restart delay, read from its STARTS file and the `.cross`
+    file beside it; or the outcome when no restart came within WAIT_S."""
+    crosses = starts.with_name(starts.name + ".cross")
+    deadline = time.monotonic() + 30 + WAIT_S
+    while time.monotonic() < deadline:
+        crossed, started = read_times(crosses), read_times(starts)
+        if crossed and len(started) >= 2:
+            return {"delay": started[1] - crossed[0], "outcome": "restarted"}
+        if crossed and time.time() - crossed[0] > WAIT_S:
+            return {"outcome": f"no restart within {WAIT_S:.0f} s"}
+        time.sleep(0.05)
+    raise TimeoutError("the app never crossed the limit")
+
+
 class MemoryLimit(Scenario):
     key = "memory_limit"
     title = "Memory limit"
@@ -55,16 +70,7 @@ class MemoryLimit(Scenario):
         ecosystem = session.write_ecosystem([app], ctx.workdir)
         session.boot()
         session.start(ecosystem)
-        crosses = starts.with_name(starts.name + ".cross")
-        deadline = time.monotonic() + 30 + WAIT_S
-        while time.monotonic() < deadline:
-            crossed, started = read_times(crosses), read_times(starts)
-            if crossed and len(started) >= 2:
-                return {"delay": started[1] - crossed[0], "outcome": "restarted"}
-            if crossed and time.time() - crossed[0] > WAIT_S:
-                return {"outcome": f"no restart within {WAIT_S:.0f} s"}
-            time.sleep(0.05)
-        raise TimeoutError("the app never crossed the limit")
+        return restart_after_crossing(starts)
 
 
 SCENARIO = MemoryLimit()

@@ -7,11 +7,9 @@ many other processes to look after; this is the row that proves it.
 
 from __future__ import annotations
 
-import time
-
 from benchmarks.adapters.base import Session
 from benchmarks.scenarios.base import Context, Metric, Result, Scenario, wait_started
-from benchmarks.scenarios.memory_limit import LIMIT_MB, WAIT_S, read_times
+from benchmarks.scenarios.memory_limit import LIMIT_MB, restart_after_crossing
 
 APPS = 200
 START_TIMEOUT_S = 240.0
@@ -50,16 +48,7 @@ class MemoryLimitAmong200(Scenario):
             "grower", "grower.py", str(starts), str(limit), max_memory_restart=f"{limit}M"
         )
         session.start(session.write_ecosystem([grower], leak))
-        crosses = starts.with_name(starts.name + ".cross")
-        deadline = time.monotonic() + 30 + WAIT_S
-        while time.monotonic() < deadline:
-            crossed, started = read_times(crosses), read_times(starts)
-            if crossed and len(started) >= 2:
-                return {"delay": started[1] - crossed[0], "outcome": "restarted"}
-            if crossed and time.time() - crossed[0] > WAIT_S:
-                return {"outcome": f"no restart within {WAIT_S:.0f} s"}
-            time.sleep(0.05)
-        raise TimeoutError("the app never crossed the limit")
+        return restart_after_crossing(starts)
 
 
 SCENARIO = MemoryLimitAmong200()

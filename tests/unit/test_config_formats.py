@@ -18,13 +18,6 @@ NEEDS_NODE = pytest.mark.skipif(shutil.which("node") is None, reason="node is no
 APP_TOML = 'name = "a"\nscript = "app.py"\n'
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    """A folder holding app.py, the script every example file runs."""
-    (tmp_path / "app.py").write_text("print('hi')\n")
-    return tmp_path
-
-
 def load(path: Path, **kwargs: Any) -> Ecosystem:
     return load_ecosystem(path, base_env={"PATH": os.environ["PATH"]}, **kwargs)
 

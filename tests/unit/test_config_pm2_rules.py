@@ -19,12 +19,6 @@ from corral.config import ConfigError, load_ecosystem
 from corral.engine.logfiles import log_paths
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "app.py").write_text("")
-    return tmp_path
-
-
 def load(folder: Path, *apps: dict[str, Any], **kwargs: Any) -> Any:
     path = folder / "e.json"
     path.write_text(json.dumps({"apps": [{"script": "app.py", **app} for app in apps]}))

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from corral.config import AppSpec, ConfigError, load_ecosystem, spec_from_mapping
+from corral.config import AppSpec, ConfigError, load_ecosystem
 from corral.config.spec import Probe
 from corral.daemon.specs import problems as wire_problems
+from tests.helpers import spec_in
 
 TOML = """
 [[apps]]
@@ -37,20 +38,9 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "app.py").write_text("print('hi')\n")
-    return tmp_path
-
-
-def spec(folder: Path, **raw: Any) -> AppSpec:
-    raw.setdefault("script", "app.py")
-    return spec_from_mapping(raw, cwd=str(folder), base_env={"PATH": os.environ["PATH"]})
-
-
 def messages(folder: Path, **raw: Any) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        spec(folder, **raw)
+        spec_in(folder, **raw)
     return [str(problem) for problem in caught.value.problems]
 
 
@@ -102,12 +92,12 @@ def test_every_knob_with_units_and_the_exec_list_form(folder: Path) -> None:
         "success_threshold": 2,
         "failure_threshold": "5",
     }
-    got = spec(folder, liveness_probe=probe).liveness_probe
+    got = spec_in(folder, liveness_probe=probe).liveness_probe
     assert got == Probe("exec", "test -f 'a b'", 1500, 250, 2000, 2, 5)
 
 
 def test_health_check_is_a_readiness_probe(folder: Path) -> None:
-    got = spec(folder, health_check="http://127.0.0.1:8000/up")
+    got = spec_in(folder, health_check="http://127.0.0.1:8000/up")
     assert got.readiness_probe == Probe("http", "http://127.0.0.1:8000/up", period=200)
     # Made in code (tests, old dumps) it is the same probe.
     same = AppSpec.from_dict({**got.to_dict(), "readiness_probe": None})
@@ -161,7 +151,7 @@ def test_a_bad_probe_in_a_file_exits_2_naming_file_app_and_key(folder: Path) -> 
 
 
 def test_the_daemon_checks_probes_a_client_sends(folder: Path) -> None:
-    good = spec(folder, liveness_probe={"tcp": ":80"}).to_dict()
+    good = spec_in(folder, liveness_probe={"tcp": ":80"}).to_dict()
     assert wire_problems(good) == []
     for bad in ({"kind": "tcp", "target": 5}, {"kind": "exec", "target": "x", "period": 1}, "x"):
         assert wire_problems({**good, "liveness_probe": bad}), bad
@@ -184,7 +174,7 @@ def test_corral_config_shows_the_probe_health_check_makes(folder: Path) -> None:
 def test_probes_survive_json_as_dumps_and_rpc_carry_them(folder: Path) -> None:
     from corral.daemon.specs import spec_from_wire
 
-    made = spec(folder, readiness_probe={"tcp": ":5432"}, liveness_probe={"exec": "true"})
+    made = spec_in(folder, readiness_probe={"tcp": ":5432"}, liveness_probe={"exec": "true"})
     carried = json.loads(json.dumps(made.to_dict()))
     assert AppSpec.from_dict(carried) == made
     assert spec_from_wire(carried) == made

@@ -8,25 +8,15 @@ from typing import Any
 
 import pytest
 
-from corral.config import AppSpec, ConfigError, Problem, load_ecosystem, spec_from_mapping
+from corral.config import ConfigError, Problem, load_ecosystem, spec_from_mapping
 from corral.config.coerce import LOG_FILE_DEFAULT
 from corral.config.schema import IGNORED, camel_case
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "app.py").write_text("print('hi')\n")
-    return tmp_path
-
-
-def spec(folder: Path, **raw: Any) -> AppSpec:
-    raw.setdefault("script", "app.py")
-    return spec_from_mapping(raw, cwd=str(folder), base_env={"PATH": os.environ["PATH"]})
+from tests.helpers import spec_in
 
 
 def problems(folder: Path, **raw: Any) -> list[Problem]:
     with pytest.raises(ConfigError) as caught:
-        spec(folder, **raw)
+        spec_in(folder, **raw)
     return caught.value.problems
 
 
@@ -73,14 +63,14 @@ def test_script_aliases(folder: Path, alias: str) -> None:
 def test_aliases_and_camel_case(
     folder: Path, written: str, field: str, value: object, expected: object
 ) -> None:
-    got = getattr(spec(folder, **{written: value}), field)
+    got = getattr(spec_in(folder, **{written: value}), field)
     if field in ("out_file", "error_file", "log_file"):
         expected = str(folder / str(expected))
     assert got == expected
 
 
 def test_exec_interpreter_alias(folder: Path) -> None:
-    assert spec(folder, exec_interpreter="none").interpreter is None
+    assert spec_in(folder, exec_interpreter="none").interpreter is None
 
 
 @pytest.mark.parametrize(
@@ -110,7 +100,7 @@ def test_exec_interpreter_alias(folder: Path) -> None:
     ],
 )
 def test_coercions(folder: Path, key: str, value: object, field: str, expected: object) -> None:
-    assert getattr(spec(folder, **{key: value}), field) == expected
+    assert getattr(spec_in(folder, **{key: value}), field) == expected
 
 
 @pytest.mark.parametrize("value", [0, "max", "MAX", -1])
@@ -118,7 +108,7 @@ def test_instances_by_cpu(folder: Path, value: object) -> None:
     cpus = os.cpu_count() or 1
     if value == -1 and cpus == 1:
         pytest.skip("-1 leaves no instance on one CPU")
-    got = spec(folder, instances=value).instances
+    got = spec_in(folder, instances=value).instances
     assert got == (cpus + value if isinstance(value, int) and value < 0 else cpus)
 
 
@@ -127,11 +117,11 @@ def test_instances_by_cpu(folder: Path, value: object) -> None:
 )
 def test_impossible_instance_counts_are_errors(folder: Path, value: int, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        spec(folder, instances=value)
+        spec_in(folder, instances=value)
 
 
 def test_defaults(folder: Path) -> None:
-    app = spec(folder)
+    app = spec_in(folder)
     assert app.name == "app"
     assert app.namespace == "default"
     assert app.merge_logs is True  # PM2: no instances given, one file
@@ -142,27 +132,27 @@ def test_defaults(folder: Path) -> None:
 
 
 def test_time_without_format(folder: Path) -> None:
-    app = spec(folder, time=True)
+    app = spec_in(folder, time=True)
     assert app.time is True
     assert app.log_date_format is None
 
 
 def test_watch_paths_are_absolute(folder: Path) -> None:
     (folder / "src").mkdir()
-    assert spec(folder, watch=True).watch is True
-    assert spec(folder, watch=[]).watch is True
-    assert spec(folder, watch="src").watch == (str(folder / "src"),)
-    assert spec(folder, watch=["src", "/etc/x"]).watch == (str(folder / "src"), "/etc/x")
+    assert spec_in(folder, watch=True).watch is True
+    assert spec_in(folder, watch=[]).watch is True
+    assert spec_in(folder, watch="src").watch == (str(folder / "src"),)
+    assert spec_in(folder, watch=["src", "/etc/x"]).watch == (str(folder / "src"), "/etc/x")
 
 
 def test_disable_logs(folder: Path) -> None:
-    app = spec(folder, disable_logs=True, log_file=True)
+    app = spec_in(folder, disable_logs=True, log_file=True)
     assert (app.out_file, app.error_file, app.log_file) == ("/dev/null", "/dev/null", None)
 
 
 def test_ignored_pm2_keys_are_silent(folder: Path) -> None:
     raw = {key: True for key in IGNORED} | {camel_case("wait_ready"): True}
-    assert spec(folder, **raw).name == "app"
+    assert spec_in(folder, **raw).name == "app"
 
 
 def test_unknown_key_suggests(folder: Path) -> None:
@@ -190,7 +180,7 @@ def test_alias_given_twice_with_different_values(folder: Path) -> None:
 
 
 def test_alias_given_twice_with_the_same_value_is_accepted(folder: Path) -> None:
-    assert spec(folder, cmd="app.py").script == str(folder / "app.py")
+    assert spec_in(folder, cmd="app.py").script == str(folder / "app.py")
 
 
 @pytest.mark.parametrize(
@@ -201,7 +191,7 @@ def test_merge_logs_and_combine_logs_together_as_pm2(
     folder: Path, merge: bool, combine: bool, expected: bool
 ) -> None:
     """PM2 reads `merge_logs || combine_logs`; both given is not an error there."""
-    app = spec(folder, merge_logs=merge, combine_logs=combine, instances=2)
+    app = spec_in(folder, merge_logs=merge, combine_logs=combine, instances=2)
     assert app.merge_logs is expected
 
 
@@ -278,7 +268,7 @@ def test_problem_str_forms() -> None:
 
 
 def test_log_paths_resolve_against_cwd(folder: Path) -> None:
-    app = spec(folder, out_file="true", error_file="~/e.log", log_file="logs/all.log")
+    app = spec_in(folder, out_file="true", error_file="~/e.log", log_file="logs/all.log")
     assert app.out_file == str(folder / "true")
     assert app.error_file == os.path.expanduser("~/e.log")
     assert app.log_file == str(folder / "logs" / "all.log")

@@ -31,12 +31,6 @@ def test_next_time(expression: str, after: str, expected: str) -> None:
     assert next_time(expression, at(after)) == at(expected)
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "app.py").write_text("")
-    return tmp_path
-
-
 def load(folder: Path, **raw: object) -> AppSpec:
     raw.setdefault("name", "nightly")
     raw.setdefault("script", "app.py")

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -89,10 +90,24 @@ def status(home: Path, name: str) -> str:
     return str(next(r["status"] for r in rows if r["name"] == name))
 
 
+def subscribed(home: Path) -> bool:
+    """Whether a monitor listens to HOME's daemon: a tab's monitor subscribes once it is
+    mounted with the table focused, so from then on the keys it is sent reach it."""
+    with Corral(home).client() as client:
+        return int(client.call("ping")["stats"]["subscribers"]) > 0
+
+
 async def press_until(
-    url: str, key: str, done: Callable[[], object], shot: Path | None = None
+    url: str,
+    key: str,
+    done: Callable[[], object],
+    *,
+    home: Path,
+    presses: int | None = None,
+    shot: Path | None = None,
 ) -> bool:
-    """Open URL in chromium, press KEY every 3 s until DONE() or WAIT_S; DONE's last value."""
+    """Open URL in chromium; once the tab's monitor has subscribed to HOME's daemon, press
+    KEY once a second until DONE(), PRESSES presses or WAIT_S; DONE's last value."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as driver:
@@ -103,12 +118,17 @@ async def press_until(
             await page.wait_for_selector("body.-first-byte", timeout=WAIT_S * 1000)
             await page.focus(".xterm-helper-textarea")  # xterm.js reads keys from it
             deadline = time.monotonic() + WAIT_S
-            await page.wait_for_timeout(2000)  # let the first frame paint (the shot only)
+            while not subscribed(home):
+                assert time.monotonic() < deadline, "the tab's monitor never subscribed"
+                await asyncio.sleep(0.1)  # polling the daemon, with a deadline
             if shot is not None:
+                await page.wait_for_timeout(2000)  # let the first frame paint (the shot only)
                 await page.screenshot(path=str(shot))
-            while time.monotonic() < deadline:
+            pressed = 0
+            while time.monotonic() < deadline and (presses is None or pressed < presses):
                 await page.keyboard.press(key)
-                for _ in range(30):
+                pressed += 1
+                for _ in range(10):
                     if done():
                         return True
                     await asyncio.sleep(0.1)  # polling the daemon, with a deadline
@@ -124,7 +144,9 @@ def test_browser_tab_is_a_monitor_whose_keys_act(home: Path, tmp_path: Path) -> 
     try:
         shot = tmp_path / "web.png"
         stopped = asyncio.run(
-            press_until(web.url, "s", lambda: status(home, "alpha") == "stopped", shot)
+            press_until(
+                web.url, "s", lambda: status(home, "alpha") == "stopped", home=home, shot=shot
+            )
         )
         assert stopped, "s in the browser did not stop alpha"
         assert shot.stat().st_size > 10_000, "a screenshot of the drawn monitor"
@@ -133,13 +155,14 @@ def test_browser_tab_is_a_monitor_whose_keys_act(home: Path, tmp_path: Path) -> 
 
 
 def test_read_only_refuses_the_same_key(home: Path) -> None:
-    """With --read-only the same key, pressed for as long, leaves the app online."""
+    """With --read-only the same key, pressed five times once the tab's monitor listens
+    (the test above stops the app with the first presses), leaves the app online."""
     start_chatty(home, "alpha")
     web = Web(home, "--read-only")
     try:
         pid = json.loads(cli(home, "jlist").stdout)[0]["pid"]
         changed = lambda: status(home, "alpha") != "online"  # noqa: E731
-        asyncio.run(press_until(web.url, "s", changed))
+        assert not asyncio.run(press_until(web.url, "s", changed, home=home, presses=5))
         rows = json.loads(cli(home, "jlist").stdout)
         assert rows[0]["status"] == "online" and rows[0]["pid"] == pid
     finally:
@@ -198,6 +221,35 @@ def test_token_is_required_everywhere_and_origin_is_checked(home: Path) -> None:
         web.close()
     out = web.proc.stdout.read() if web.proc.stdout else ""
     assert "s3cret-token" not in out.replace(web.url, ""), "the token is printed once, never logged"
+
+
+ANNOUNCE_PROBE = """
+import os, signal, socket, sys
+from corral.tui.web import MonitServer
+
+class Probe(MonitServer):
+    def _announce(self, *_):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+            print("listening", flush=True)
+        except OSError as exc:
+            print("refused", exc, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+Probe(["true"], host="127.0.0.1", port=int(sys.argv[1]), token=None).serve()
+"""
+
+
+def test_the_url_is_printed_once_the_port_listens() -> None:
+    """Whoever reads the URL may connect at once: it was printed from aiohttp's
+    on_startup, before the port was bound, and a test that connected then was refused."""
+    out = subprocess.run(
+        [sys.executable, "-c", ANNOUNCE_PROBE, str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.startswith("listening"), (out.stdout, out.stderr)
 
 
 def test_another_address_gets_a_token_without_asking() -> None:

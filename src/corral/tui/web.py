@@ -17,11 +17,13 @@ TLS is left to a reverse proxy in front (docs/web.md), where certificates alread
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
 import secrets
 import shlex
+import signal
 import sys
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,9 +85,31 @@ class MonitServer(Server):
         return app
 
     async def on_startup(self, app: web.Application) -> None:
+        # textual-serve prints its banner here, before the port is bound: say nothing yet.
+        pass
+
+    def _announce(self, *_: object) -> None:
         url = f"{self.public_url}/" + (f"?token={self.token}" if self.token else "")
         print(f"[corral] serving the monitor at {url}", flush=True)
         print("[corral] each browser tab is its own monitor; Ctrl-C stops serving", flush=True)
+
+    def serve(self, debug: bool = False) -> None:
+        """Serve until SIGINT or SIGTERM. Unlike textual-serve's own `serve`, the URL is
+        printed only once the port listens (aiohttp's print hook runs after the sites
+        start; `on_startup` runs before them), so whoever reads it can connect at once."""
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.request_exit)
+        web.run_app(
+            self._make_app(),
+            host=self.host,
+            port=self.port,
+            handle_signals=False,
+            loop=loop,
+            print=self._announce,
+        )
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:

@@ -191,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes: list[str] = []
     tools = build_tools(args, notes)
     corral = tools.get("corral")
+    if isinstance(corral, Corral):
+        notes.append(corral.warm_bytecode())
     if isinstance(corral, Corral) and not corral.has_daemon():
         notes.append(
             "corral's daemon CLI is not available in this build: crash, stop and start "

@@ -6,8 +6,10 @@ Textual long ago, so checking sys.modules here would prove nothing.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +55,54 @@ def test_front_ends_format_without_psutil(module: str) -> None:
         [sys.executable, "-c", PROBE, module], capture_output=True, text=True, check=True
     )
     assert "psutil" not in run.stdout.split()
+
+
+IDLE_PROBE = """
+import os, runpy, signal, sys
+
+OUT = sys.argv[2]
+
+def dump(*_):
+    with open(OUT + ".tmp", "w") as out:
+        out.write(" ".join(k for k, v in sys.modules.items() if v is not None))
+    os.rename(OUT + ".tmp", OUT)
+
+signal.signal(signal.SIGUSR1, dump)
+sys.argv = ["corral.daemon", "--foreground", "--home", sys.argv[1]]
+runpy.run_module("corral.daemon", run_name="__main__", alter_sys=True)
+"""
+KEPT_OUT = {
+    # Loaded when first needed (a stop, a watch, a cron, a config file), never at idle.
+    *("psutil", "watchdog", "croniter", "yaml", "json5"),
+    # What the daemon's entry point and engine used to pull in for one call each:
+    # argparse (with gettext, shutil, bz2, lzma), pathlib (with urllib and ipaddress).
+    *("argparse", "gettext", "shutil", "bz2", "lzma", "pathlib", "urllib.parse", "ipaddress"),
+    *("ssl", "_hashlib"),  # no TLS, no OpenSSL hashes (corral/daemon/__main__.py)
+}
+
+
+def test_an_idle_daemon_keeps_out_what_it_does_not_use(tmp_path: Path) -> None:
+    """Every module stays resident for the daemon's life (issue 19: its RSS is a
+    benchmark row): a daemon serving with no app has loaded none of KEPT_OUT."""
+    from tests.helpers import Corral, wait_until
+
+    out = tmp_path / "modules"
+    home = tmp_path / "home"
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", IDLE_PROBE, str(home), str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: (home / "rpc.sock").exists(), what="the daemon socket")
+        with Corral(home).client() as client:
+            assert client.call("ping")["pong"]
+        daemon.send_signal(signal.SIGUSR1)
+        wait_until(out.exists, what="the module list")
+        loaded = set(out.read_text().split())
+    finally:
+        daemon.terminate()
+        daemon.wait(30)
+    assert "corral.engine.supervisor" in loaded  # the probe saw a serving daemon
+    assert KEPT_OUT.isdisjoint(loaded), sorted(KEPT_OUT & loaded)

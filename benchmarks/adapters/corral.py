@@ -184,6 +184,26 @@ class Corral(Tool):
         self.launcher = launcher or corral_launcher()
         self._daemon: bool | None = None
 
+    def warm_bytecode(self) -> str:
+        """Cache corral's bytecode at both levels its processes use (the CLI plain, the
+        daemon `-OO`), as a user's first runs do; this runner may have
+        PYTHONDONTWRITEBYTECODE set, and without the `-OO` cache the daemon runs
+        unoptimised (corral.daemon.launch.optimize_flags). Returns a note for the report."""
+        import corral
+
+        package = os.path.dirname(corral.__file__)
+        for flags in ([], ["-OO"]):
+            subprocess.run(
+                [sys.executable, *flags, "-m", "compileall", "-q", package],
+                stdout=subprocess.DEVNULL,
+                check=False,
+            )
+        return (
+            "corral's bytecode was cached at both levels before the run (`python -m "
+            "compileall` and `python -OO -m compileall`), as a first start would on a "
+            "writable install, so its daemon runs with `-OO` as it does for users."
+        )
+
     def has_daemon(self) -> bool:
         """True when `corral ping` works (it is run in a throwaway home, then `kill`ed)."""
         if self._daemon is None:

@@ -217,3 +217,26 @@ async def test_nothing_running_means_no_pass_until_woken(sleepers: list[int]) ->
         assert passes[-1][0].cpu is None  # a new run's first pass: no CPU % yet
     finally:
         task.cancel()
+
+
+def test_a_late_read_does_not_inflate_the_cpu_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass whose /proc reads come 0.6 s after it began (a descheduled daemon on a
+    loaded machine) measures a busy loop over the time up to the reads: at most a core."""
+    sampler = Sampler()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        target = Target(1, spinner.pid, "t")
+        sampler.sample([target], set())
+        read = sampler._read
+
+        def late(*args: object) -> object:
+            time.sleep(0.6)  # stands for the scheduler keeping the daemon off the CPU
+            return read(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(sampler, "_read", late)
+        time.sleep(0.2)  # the interval between passes, which the test is about
+        [second] = sampler.sample([target], set())
+        assert second.cpu is not None and second.cpu <= 110, second.cpu
+    finally:
+        spinner.kill()
+        spinner.wait()

@@ -6,7 +6,6 @@ Forms: `127.0.0.1:8000`, `:8000` (every IPv4 interface), `[::1]:8000`, `8000`, a
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 
@@ -45,6 +44,8 @@ def parse_listen(text: str) -> ListenAddress:
         host = host or "0.0.0.0"
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"{text!r}: port must be 1-65535")
+    import ipaddress  # the daemon loads it only for an app that listens
+
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:

@@ -45,12 +45,33 @@ def connect_or_start(where: Home, timeout: float = START_TIMEOUT_S) -> Client:
         os.close(lock_fd)  # closing releases the lock
 
 
+def optimize_flags() -> list[str]:
+    """`-OO` for the daemon where its bytecode for that level is cached or can be: without
+    docstrings the daemon stays about 0.7 MiB smaller for its whole life (issue 19); its
+    asserts only narrow types. Where those `.opt-2.pyc` files are missing and will not be
+    written (a read-only install, PYTHONDONTWRITEBYTECODE), every start would compile
+    every module again: no flag then (`python -OO -m compileall` on the install fixes it)."""
+    import asyncio.base_events
+    import importlib.util
+
+    import corral.daemon.main
+
+    for module in (corral.daemon.main, asyncio.base_events):
+        cached = importlib.util.cache_from_source(module.__file__ or "", optimization=2)
+        if os.path.exists(cached):
+            continue
+        folder = os.path.dirname(cached)
+        if sys.dont_write_bytecode or not os.access(os.path.dirname(folder), os.W_OK):
+            return []
+    return ["-OO"]
+
+
 def spawn(where: Home, timeout: float = START_TIMEOUT_S) -> None:
     """Start `python -m corral.daemon`, detached; returns once it has forked."""
     log_fd = os.open(where.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "corral.daemon", "--home", where.root],
+            [sys.executable, *optimize_flags(), "-m", "corral.daemon", "--home", where.root],
             stdin=subprocess.DEVNULL,
             stdout=log_fd,
             stderr=log_fd,

@@ -18,7 +18,6 @@ clean exit deletes state.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import fcntl
@@ -38,15 +37,29 @@ if TYPE_CHECKING:
     from corral.engine.events import Event
 
 
+USAGE = "usage: python -m corral.daemon [--home HOME] [--foreground]"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the daemon; returns its exit code."""
-    parser = argparse.ArgumentParser(prog="python -m corral.daemon")
-    parser.add_argument("--home", help="the daemon's home (default $CORRAL_HOME or ~/.corral)")
-    parser.add_argument("--foreground", action="store_true", help="do not fork")
-    args = parser.parse_args(argv)
+    """Run the daemon; returns its exit code (2 for arguments it does not know).
+
+    Two flags, read by hand: argparse and what it imports (gettext, shutil, bz2, lzma)
+    would stay resident for the daemon's whole life for this one call.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    foreground = "--foreground" in args
+    args = [a for a in args if a != "--foreground"]
+    given: str | None = None
+    if args[:1] == ["--home"] and len(args) == 2:
+        given = args[1]
+    elif len(args) == 1 and args[0].startswith("--home="):
+        given = args[0].removeprefix("--home=")
+    elif args:
+        print(f"{USAGE}\npython -m corral.daemon: unknown arguments {args}", file=sys.stderr)
+        return 2
     report_modes_to(log)  # a mode fixed on a private file is news for daemon.log
-    where = home(args.home).ensure()
-    if not args.foreground and os.fork() > 0:
+    where = home(given).ensure()
+    if not foreground and os.fork() > 0:
         os._exit(0)
     return run(where)
 

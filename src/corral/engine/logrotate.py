@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 
 ROTATED_STAMP = "%Y-%m-%d_%H-%M-%S"
@@ -55,6 +54,7 @@ def prune(path: str, keep: int) -> None:
 def compress_then_prune(rotated: str, path: str, keep: int) -> None:
     """gzip a rotated file off the hot path (a thread), then prune."""
     import gzip  # only with compress on: most daemons never rotate with it
+    import shutil
 
     try:
         # O_EXCL | O_NOFOLLOW: a name planted beforehand (the stamp is predictable) fails.

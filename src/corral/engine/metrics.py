@@ -120,9 +120,12 @@ class Sampler:
         theirs, and the runs no longer among them are forgotten.
         """
         running = targets if running is None else running
-        mono, ts = time.monotonic(), time.time()
         boot = time.clock_gettime(time.CLOCK_BOOTTIME)
         table = self._read(targets, managed)
+        # The interval ends when the CPU times were read, not when the pass began: on a
+        # loaded machine the reads may come half a second late, and a clock read before
+        # them made a busy loop measure 305 % of a core (seen in a suite run under load).
+        mono, ts = time.monotonic(), time.time()
         members = self._trees(targets, running, table, managed)
         samples: list[MetricsSample] = []
         for target in targets:

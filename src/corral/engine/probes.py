@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -141,6 +140,8 @@ async def attempt(probe: Probe, env: Mapping[str, str], cwd: str) -> str | None:
 
 async def _http(url: str) -> str | None:
     """GET URL over plain HTTP/1.0; a 2xx or 3xx status passes."""
+    import urllib.parse  # with ipaddress, only in daemons that run an http probe
+
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

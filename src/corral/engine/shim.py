@@ -9,15 +9,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Literal
 
 from corral.config import runtime
 from corral.config.spec import AppSpec
 
-SHIMS = Path(__file__).with_name("shims")
-NODE_PRELOAD = str(SHIMS / "node_listen.cjs")
-PYTHON_PATH = str(SHIMS / "python")
+SHIMS = os.path.join(os.path.dirname(__file__), "shims")
+NODE_PRELOAD = os.path.join(SHIMS, "node_listen.cjs")
+PYTHON_PATH = os.path.join(SHIMS, "python")
 """Holds sitecustomize.py and _corral_shim.py (standard library only: any Python runs it)."""
 PYTHON_FD_VAR = "CORRAL_BROKER_FD"
 NODE_FD_VAR = "NODE_CHANNEL_FD"

@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corral.config import limits
 from corral.config.spec import AppSpec
@@ -38,6 +38,9 @@ from corral.engine.table import ProcessTable
 from corral.engine.tree import Lineage
 from corral.engine.triggers import Triggers
 from corral.home import Home, resolve_home
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Action = Callable[[ManagedProcess], Awaitable[None]]
 

@@ -15,9 +15,12 @@ from tests.tui.scripted import ScriptedAPI
 
 
 def drawn(app: LiveApp) -> bool:
-    """APP has taken every scripted event and drawn all it took (its frame timer is idle)."""
+    """APP has taken every scripted event and drawn all it took (its frame timer is idle),
+    the samples and host figures kept for the 1 Hz tick included: a snapshot taken before
+    that tick drew a sparkline one sample short (seen under load)."""
     delivered = not isinstance(app.api, ScriptedAPI) or app.api.delivered
-    return delivered and not app._dirty and not app.feed.pending and app._tail_timer is None
+    idle = not app._dirty and not app.feed.pending and app._tail_timer is None
+    return delivered and idle and not app._dirty_panes and not app._with_tick
 
 
 async def settle(pilot: Pilot[int]) -> None:

@@ -6,6 +6,7 @@ Textual long ago, so checking sys.modules here would prove nothing.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,13 +82,14 @@ KEPT_OUT = {
 }
 
 
-def test_an_idle_daemon_keeps_out_what_it_does_not_use(tmp_path: Path) -> None:
+def test_an_idle_daemon_keeps_out_what_it_does_not_use(tmp_path: Path, home: Path) -> None:
     """Every module stays resident for the daemon's life (issue 19: its RSS is a
-    benchmark row): a daemon serving with no app has loaded none of KEPT_OUT."""
+    benchmark row): a daemon serving with no app, then one that has started and stopped
+    an app, has loaded none of KEPT_OUT (psutil came with the first stop until the tree
+    walk read /proc itself)."""
     from tests.helpers import Corral, wait_until
 
     out = tmp_path / "modules"
-    home = tmp_path / "home"
     daemon = subprocess.Popen(
         [sys.executable, "-c", IDLE_PROBE, str(home), str(out)],
         stdout=subprocess.DEVNULL,
@@ -96,13 +98,27 @@ def test_an_idle_daemon_keeps_out_what_it_does_not_use(tmp_path: Path) -> None:
     )
     try:
         wait_until(lambda: (home / "rpc.sock").exists(), what="the daemon socket")
-        with Corral(home).client() as client:
+        corral = Corral(home)
+        with corral.client() as client:
             assert client.call("ping")["pong"]
-        daemon.send_signal(signal.SIGUSR1)
-        wait_until(out.exists, what="the module list")
-        loaded = set(out.read_text().split())
+        idle = modules(daemon, out)
+        corral.ok("start", shutil.which("sleep") or "/bin/sleep", "--name", "nap", "--", "60")
+        corral.ok("stop", "nap")
+        after_a_stop = modules(daemon, out)
     finally:
         daemon.terminate()
         daemon.wait(30)
-    assert "corral.engine.supervisor" in loaded  # the probe saw a serving daemon
-    assert KEPT_OUT.isdisjoint(loaded), sorted(KEPT_OUT & loaded)
+    assert "corral.engine.supervisor" in idle  # the probe saw a serving daemon
+    assert KEPT_OUT.isdisjoint(idle), sorted(KEPT_OUT & idle)
+    assert "corral.engine.spawn" in after_a_stop
+    assert KEPT_OUT.isdisjoint(after_a_stop), sorted(KEPT_OUT & after_a_stop)
+
+
+def modules(daemon: subprocess.Popen[bytes], out: Path) -> set[str]:
+    """The modules the probed DAEMON has loaded now (it writes them to OUT on SIGUSR1)."""
+    from tests.helpers import wait_until
+
+    out.unlink(missing_ok=True)
+    daemon.send_signal(signal.SIGUSR1)
+    wait_until(out.exists, what="the module list")
+    return set(out.read_text().split())

@@ -11,9 +11,9 @@ as dead (PM2 polls kill(pid, 0), which succeeds on a zombie).
 An orphan seen in no run's tree (it left within the sampling second) belongs to no app:
 `end_descendants`, which the daemon and `up` call as they exit, ends it with the rest.
 
-psutil is imported where a stop needs it, not at start: it costs an idle daemon about
-4 MiB of resident memory, and sampling and the check after
-a clean exit (`may_have_leftovers`) read /proc directly.
+Everything here reads /proc itself rather than through psutil, which would stay resident
+in the daemon (about 4 MiB) from its first stop on. A process is known by its pid and
+start time (`Proc`), so a pid the kernel gave out again is never signalled.
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import psutil
 
 TOKEN_VAR = "CORRAL_RUN"
 """Environment variable carrying a unique token per run, inherited by its descendants."""
@@ -37,14 +33,58 @@ Identity = tuple[int, int]
 """(pid, start time in clock ticks after boot): unique even when pids are recycled."""
 
 
-def start_ticks(pid: int) -> int | None:
-    """PID's start time in clock ticks after boot (field 22 of /proc/PID/stat)."""
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (state first), None if gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             data = handle.read()
-        return int(data[data.rfind(b")") + 2 :].split()[19])
-    except (OSError, IndexError, ValueError):
+    except OSError:
         return None
+    fields = data[data.rfind(b")") + 2 :].split()
+    return fields if len(fields) > 19 else None
+
+
+def start_ticks(pid: int) -> int | None:
+    """PID's start time in clock ticks after boot (field 22 of /proc/PID/stat)."""
+    fields = _stat(pid)
+    try:
+        return None if fields is None else int(fields[19])
+    except ValueError:
+        return None
+
+
+class Proc:
+    """A process as a stop sees it: its pid and start time, which together name it."""
+
+    __slots__ = ("pid", "start")
+
+    def __init__(self, pid: int, start: int) -> None:
+        self.pid = pid
+        self.start = start
+
+    @classmethod
+    def of(cls, pid: int) -> Proc | None:
+        """PID as it is now, or None when there is no such process."""
+        ticks = start_ticks(pid)
+        return None if ticks is None else cls(pid, ticks)
+
+    def alive(self) -> bool:
+        """True unless it is gone, a zombie, or its pid now names another process."""
+        fields = _stat(self.pid)
+        return (
+            fields is not None
+            and fields[0] not in (b"Z", b"X")
+            and fields[19] == b"%d" % self.start
+        )
+
+    def send_signal(self, sig: int) -> None:
+        """SIG, only while the pid still names this process (OSError when it is gone)."""
+        if not self.alive():
+            raise ProcessLookupError(self.pid)
+        os.kill(self.pid, sig)
+
+    def __repr__(self) -> str:
+        return f"Proc({self.pid})"
 
 
 class Lineage:
@@ -81,13 +121,23 @@ class Lineage:
 
 
 def _children_map() -> dict[int, list[int]]:
-    import psutil
-
+    """Parent pid to children, for this process's subtree (every run's tree lies in it:
+    the engine is their subreaper) or, without the kernel's children lists, for all."""
     children: dict[int, list[int]] = defaultdict(list)
-    for proc in psutil.process_iter(["ppid"]):
-        ppid = proc.info["ppid"]
-        if ppid is not None:
-            children[ppid].append(proc.pid)
+    if HAS_CHILDREN_LISTS:
+        stack = [os.getpid()]
+        while stack:
+            pid = stack.pop()
+            kids = children_of(pid)
+            if kids:
+                children[pid] = kids
+                stack.extend(kids)
+        return children
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(int(entry))
+            if fields is not None:
+                children[int(fields[1])].append(int(entry))
     return children
 
 
@@ -112,18 +162,14 @@ def _belongs(pid: int, root: int, token: str) -> bool:
         return False
 
 
-def collect(
-    root: int, token: str, managed: set[int], lineage: Lineage | None = None
-) -> list[psutil.Process]:
+def collect(root: int, token: str, managed: set[int], lineage: Lineage | None = None) -> list[Proc]:
     """Every live process of the run rooted at ROOT (ROOT included when alive).
 
     MANAGED are the root pids of all runs this engine owns; their subtrees are never
     attributed to another run. LINEAGE adds the orphans last seen in this run's tree.
     """
-    import psutil
-
     children = _children_map()
-    pids = set(_subtree(root, children)) if psutil.pid_exists(root) else set()
+    pids = set(_subtree(root, children)) if os.path.exists(f"/proc/{root}") else set()
     me = os.getpid()
     for orphan in children.get(me, ()):
         if orphan in managed or orphan in pids:
@@ -132,11 +178,7 @@ def collect(
             lineage is not None and lineage.token_of(orphan) == token
         ):
             pids.update(_subtree(orphan, children))
-    procs = []
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            procs.append(psutil.Process(pid))
-    return procs
+    return [proc for proc in map(Proc.of, pids) if proc is not None]
 
 
 def children_of(pid: int) -> list[int]:
@@ -163,9 +205,7 @@ def our_children() -> set[int]:
     """Direct children of this process."""
     if HAS_CHILDREN_LISTS:
         return set(children_of(os.getpid()))
-    import psutil
-
-    return {p.pid for p in psutil.Process().children()}
+    return set(_children_map().get(os.getpid(), ()))
 
 
 def may_have_leftovers(root: int, managed: set[int]) -> bool:
@@ -184,25 +224,18 @@ def may_have_leftovers(root: int, managed: set[int]) -> bool:
     return bool(our_children() - managed)
 
 
-def alive(proc: psutil.Process) -> bool:
+def alive(proc: Proc) -> bool:
     """True unless PROC is gone, replaced by another process, or a zombie."""
-    import psutil
-
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+    return proc.alive()
 
 
-def send(procs: list[psutil.Process], sig: int, group: int | None = None) -> None:
+def send(procs: list[Proc], sig: int, group: int | None = None) -> None:
     """Send SIG to GROUP (a process group id) and to each of PROCS, ignoring the departed."""
-    import psutil
-
     if group is not None:
         with contextlib.suppress(OSError):
             os.killpg(group, sig)
     for proc in procs:
-        with contextlib.suppress(psutil.Error, OSError):
+        with contextlib.suppress(OSError):
             # A member of GROUP already got it: a second SIGINT would interrupt its handler.
             if group is None or os.getpgid(proc.pid) != group:
                 proc.send_signal(sig)
@@ -224,7 +257,7 @@ async def terminate(
     when nothing of the tree is left alive. With TREEKILL false only ROOT is signalled.
     """
 
-    def look() -> list[psutil.Process]:
+    def look() -> list[Proc]:
         procs = collect(root, token, managed, lineage) if treekill else _just(root)
         return [p for p in procs if alive(p)]
 
@@ -256,21 +289,11 @@ async def terminate(
     return not look()
 
 
-def descendants() -> list[psutil.Process]:
-    """Every live descendant of this process (through the kernel's children lists)."""
-    import psutil
-
-    found: list[psutil.Process] = []
-    stack = list(our_children()) if HAS_CHILDREN_LISTS else []
-    if not HAS_CHILDREN_LISTS:
-        with contextlib.suppress(psutil.Error):
-            found = psutil.Process().children(recursive=True)
-    while stack:
-        pid = stack.pop()
-        with contextlib.suppress(psutil.Error):
-            found.append(psutil.Process(pid))
-        stack.extend(children_of(pid))
-    return [p for p in found if alive(p)]
+def descendants() -> list[Proc]:
+    """Every live descendant of this process."""
+    me = os.getpid()
+    pids = [pid for pid in _subtree(me, _children_map()) if pid != me]
+    return [p for p in map(Proc.of, pids) if p is not None and p.alive()]
 
 
 async def end_descendants(grace_s: float = 1.0) -> int:
@@ -304,12 +327,9 @@ async def end_descendants(grace_s: float = 1.0) -> int:
     return len(told)
 
 
-def _just(root: int) -> list[psutil.Process]:
-    import psutil
-
-    with contextlib.suppress(psutil.Error):
-        return [psutil.Process(root)]
-    return []
+def _just(root: int) -> list[Proc]:
+    proc = Proc.of(root)
+    return [] if proc is None else [proc]
 
 
 async def _pause(seconds: float, root_exited: asyncio.Future[int] | None) -> None:

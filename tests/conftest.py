@@ -46,6 +46,22 @@ def _default_interrupts() -> None:
 _default_interrupts()  # at import: in the main process and in every xdist worker
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Cache corral's bytecode once, at both levels its processes use, before any worker
+    starts. The suite starts hundreds of daemons, CLIs and monitors; where
+    PYTHONDONTWRITEBYTECODE is set (as on CI here) and the clone is fresh, each of them
+    compiled corral's modules from source again (0.12 CPU-s a daemon start). Level 2 is
+    what the daemon runs at (`corral.daemon.launch.optimize_flags`), as it does for users."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller has done it
+    import compileall
+
+    import corral
+
+    for level in (0, 2):
+        compileall.compile_dir(os.path.dirname(corral.__file__), quiet=1, optimize=level)
+
+
 def _seed_line(config: pytest.Config) -> str | None:
     """How to replay this run's order (pytest-randomly), or None when it is off."""
     if not config.pluginmanager.hasplugin("randomly"):

@@ -230,11 +230,11 @@ def test_a_late_read_does_not_inflate_the_cpu_figure(monkeypatch: pytest.MonkeyP
         read = sampler._read
 
         def late(*args: object) -> object:
-            time.sleep(0.6)  # stands for the scheduler keeping the daemon off the CPU
+            time.sleep(0.6)  # sleep-ok: stands for the scheduler keeping the daemon off the CPU
             return read(*args)  # type: ignore[arg-type]
 
         monkeypatch.setattr(sampler, "_read", late)
-        time.sleep(0.2)  # the interval between passes, which the test is about
+        time.sleep(0.2)  # sleep-ok: the interval between passes is the scenario
         [second] = sampler.sample([target], set())
         assert second.cpu is not None and second.cpu <= 110, second.cpu
     finally:

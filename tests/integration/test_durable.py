@@ -42,6 +42,21 @@ def test_a_start_and_a_stop_acknowledged_just_before_a_crash_survive_it(corral: 
     assert rows == {"a": "stopped", "b": "online"}
 
 
+@pytest.mark.timeout(120)
+def test_deleting_the_last_app_just_before_a_crash_survives_it(corral: Corral) -> None:
+    """The dead daemon's state.json lists nothing: its recovery still writes the dump
+    (found by the fifty-crash test below, seed 91154: the deleted app came back)."""
+    corral.ok("start", SLEEPER, "--name", "a")
+    wait_until(lambda: statuses(corral) == [(0, "a", "online")], what="a saved")
+    corral.ok("delete", "a")
+    crash(corral)  # within autosave's 200 ms: only state.json knows a is gone
+    recover(corral)
+    assert statuses(corral) == []
+    corral.ok("kill")  # what a reboot does
+    corral.ok("resurrect")
+    assert corral.rows() == []
+
+
 class Model:
     """What the dump must hold: per app, its instance count, desired state and MARK."""
 

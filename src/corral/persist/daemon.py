@@ -46,15 +46,17 @@ async def attach(
         outcome = await recover(previous, root, restore)
         if outcome is None:
             log(f"state from another boot (daemon pid {previous.daemon_pid}) ignored")
-        else:
+        elif outcome.anything:
             notice = outcome.line()
             log(notice)
     keeper = Keeper(sup, root, autosave=config.autosave, report=log)
     sup.add_sink(keeper)
     keeper.write_state()
-    if outcome is not None and outcome.restored and not outcome.failed:
-        await keeper.sync_dump()
-    elif outcome is not None and outcome.failed:
+    if outcome is not None and outcome.failed:
         # Saving without them would drop apps the user never deleted: keep the old dump.
         log("the dump was left as it was: some processes could not be restored")
+    elif outcome is not None and not outcome.closing:
+        # Even with nothing restored: the dead daemon may have acknowledged the delete of
+        # its last app within the autosave's 200 ms, and the dump still lists it.
+        await keeper.sync_dump()
     return keeper, notice

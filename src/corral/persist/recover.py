@@ -56,6 +56,11 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
     closing: bool = False
 
+    @property
+    def anything(self) -> bool:
+        """Whether recovery found something to stop or restore (worth a line)."""
+        return bool(self.restored or self.stopped or self.failed)
+
     def line(self) -> str:
         """One line: what happened and what was done about it."""
         if self.closing:
@@ -192,8 +197,10 @@ def _alive(proc: psutil.Process) -> bool:
 async def recover(previous: State, root: str, restore: Restore) -> Outcome | None:
     """Stop what the dead daemon left running, then bring its processes back via RESTORE.
 
-    None when there is nothing to do: the state is from another boot (every process died
-    with the machine; `corral resurrect` at boot is the way back then).
+    None when the state is from another boot (every process died with the machine;
+    `corral resurrect` at boot is the way back then). An outcome that did nothing
+    (`anything` false) still means the daemon died this boot, after acknowledging changes
+    its autosave may never have written (the delete of its last app, say).
     """
     if previous.boot_id != boot_id():
         return None
@@ -216,4 +223,4 @@ async def recover(previous: State, root: str, restore: Restore) -> Outcome | Non
             continue
         outcome.restored += 1
         outcome.apps.add(inst.name)
-    return outcome if outcome.restored or outcome.stopped or outcome.failed else None
+    return outcome

@@ -51,13 +51,13 @@ def optimize_flags() -> list[str]:
     asserts only narrow types. Where those `.opt-2.pyc` files are missing and will not be
     written (a read-only install, PYTHONDONTWRITEBYTECODE), every start would compile
     every module again: no flag then (`python -OO -m compileall` on the install fixes it)."""
-    import asyncio.base_events
     import importlib.util
 
-    import corral.daemon.main
-
-    for module in (corral.daemon.main, asyncio.base_events):
-        cached = importlib.util.cache_from_source(module.__file__ or "", optimization=2)
+    # Paths, not imports: the CLI that starts the daemon never loads asyncio for this.
+    daemon_main = os.path.join(os.path.dirname(__file__), "main.py")  # corral.daemon.main
+    base_events = os.path.join(os.path.dirname(os.__file__), "asyncio", "base_events.py")
+    for source in (daemon_main, base_events):
+        cached = importlib.util.cache_from_source(source, optimization=2)
         if os.path.exists(cached):
             continue
         folder = os.path.dirname(cached)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corral.engine.lines import LineSplitter, _has_long_line
+from corral.engine.lines import LineSplitter, _has_long_line, count_lines
 
 
 def feed(splitter: LineSplitter, chunk: bytes) -> list[bytes]:
@@ -99,3 +99,10 @@ def test_blocks_hold_every_line_cut_to_size(chunks: list[bytes], max_line: int) 
         for i in range(0, max(len(line), 1), max_line)
     ]
     assert out == expected
+
+
+@given(st.binary(max_size=300))
+def test_count_lines_is_the_newlines_plus_one(block: bytes) -> None:
+    # A block holds whole lines joined by newlines, so it holds one more line than
+    # newlines; the fast count must agree with the obvious one on any bytes.
+    assert count_lines(block) == block.count(b"\n") + 1

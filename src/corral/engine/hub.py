@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Literal
 
 from corral.engine.events import Event, Lagged, Lifecycle, LogLines
+from corral.engine.lines import count_lines
 
 Sink = Callable[[Event], None]
 
@@ -72,7 +73,7 @@ class Subscription:
         if self.lagging or self.size + size > SUBSCRIBER_BYTES:
             missed = 0
             if isinstance(event, LogLines):
-                missed = event.block.count(b"\n") + 1
+                missed = count_lines(event.block)
                 self.missed_lines += missed
             else:
                 self.missed_events += 1
@@ -112,6 +113,7 @@ class Hub:
 
     def __init__(self) -> None:
         self._sinks: list[Sink] = []
+        self._sample_sinks: list[Sink] = []
         self._failing: dict[Sink, int] = {}
         """Sinks whose last call raised, with how many calls in a row did."""
         self._subscriptions: set[Subscription] = set()
@@ -131,14 +133,28 @@ class Hub:
         """True while at least one subscriber listens (a TUI, `corral logs`)."""
         return bool(self._subscriptions)
 
-    def add_sink(self, sink: Sink) -> None:
-        """Call SINK for every event from now on (it must not block)."""
+    @property
+    def wants_samples(self) -> bool:
+        """True when someone takes metrics samples: a subscriber, or a sink that asked.
+
+        The sampler's figures reach `list` and the memory limits without events; with
+        200 apps, publishing a pass nobody reads cost as much as reading /proc for it.
+        """
+        return bool(self._subscriptions or self._sample_sinks)
+
+    def add_sink(self, sink: Sink, samples: bool = False) -> None:
+        """Call SINK for every event from now on (it must not block); with SAMPLES,
+        metrics samples are published even while no subscriber listens."""
         self._sinks.append(sink)
+        if samples:
+            self._sample_sinks.append(sink)
 
     def remove_sink(self, sink: Sink) -> None:
         """Stop calling SINK."""
         if sink in self._sinks:
             self._sinks.remove(sink)
+        if sink in self._sample_sinks:
+            self._sample_sinks.remove(sink)
         self._failing.pop(sink, None)
 
     def publish(self, event: Event) -> None:

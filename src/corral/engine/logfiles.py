@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from corral.config.spec import AppSpec
 from corral.engine.datefmt import PM2_TIME_FORMAT, Formatter, compile_format
 from corral.engine.events import Event, LogLines, Removed, StateChanged
+from corral.engine.lines import count_lines
 from corral.engine.logrotate import (
     FILE_MODE,
     compress_then_prune,
@@ -300,7 +301,7 @@ class LogFiles:
             route = self._routes.get(event.id)
             if route is not None:
                 self._write(route, event)
-                self.lines_written += event.block.count(b"\n") + 1
+                self.lines_written += count_lines(event.block)
         elif isinstance(event, StateChanged):
             spec = event.info.spec
             route = self._routes.get(event.info.id)

@@ -35,16 +35,18 @@ IDLE_FLUSH_S = 0.1
 COALESCE_S = 0.02
 """After a small read, wait this long before the next one so a chatty child's lines
 arrive together (a line's time stamp may be up to this late)."""
-READ_CHUNK = 64 * 1024
-"""Largest pipe read. Under glibc's 128 KiB mmap threshold, so each read's bytes come
-from (and go back to) the heap's free lists: a burst reuses the same few blocks instead
-of mapping and faulting in 256 KiB per read, and raising the threshold so that freed
-blocks stay resident (issue 19: the daemon grew 3 MiB during a 1M-line burst)."""
+READ_CHUNK = 128 * 1024 - 256
+"""Largest pipe read: the biggest whose bytes object glibc still serves from the heap
+(under its 128 KiB mmap threshold, header included), so a burst reuses the same few heap
+blocks instead of mapping and faulting in every read, and never makes glibc raise that
+threshold, after which freed blocks would stay resident (issue 19: the daemon grew 3 MiB
+during a 1M-line burst with 256 KiB reads). Half as many reads as 64 KiB ones: a 1M-line
+burst went from 4.9M to 8.2M lines/s with the line count below (benchmarks/RESULTS.md)."""
 PIPE_SIZE = 1024 * 1024
 """Kernel buffer asked for each output pipe (Linux's default limit for a user is 1 MiB)."""
 QUEUE_HIGH = 256 * 1024
 """Bytes read but not yet handled at which reading pauses (the child then blocks):
-four reads, which the kernel's 1 MiB pipe buffer backs, so pausing costs no speed."""
+two reads, which the kernel's 1 MiB pipe buffer backs, so pausing costs no speed."""
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 

@@ -28,7 +28,7 @@ async def fast(home: Path, no_leftovers: None) -> AsyncIterator[Sup]:
     """A Supervisor sampling every 0.2 s, so limits and sparklines move quickly."""
     supervisor = Supervisor(home, sample_interval=0.2)
     recorder = Recorder()
-    supervisor.add_sink(recorder)
+    supervisor.add_sink(recorder, samples=True)
     async with supervisor:
         yield supervisor, recorder
 

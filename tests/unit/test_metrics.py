@@ -211,10 +211,37 @@ async def test_nothing_running_means_no_pass_until_woken(sleepers: list[int]) ->
         await _until(lambda: sampler.parked, "the sampler parked")
         parked_after = len(passes)
         assert passes[-1] == []  # its last pass cleared the stopped app's figures
-        running.append(Target(0, sleepers[0], "t1"))  # started again: the engine wakes it
-        sampler.wake()
+        running.append(Target(0, sleepers[0], "t1"))  # started again: the engine says so
+        sampler.soon(0.02)
         await _until(lambda: len(passes) > parked_after and passes[-1] != [], "a new pass")
         assert passes[-1][0].cpu is None  # a new run's first pass: no CPU % yet
+    finally:
+        task.cancel()
+
+
+async def test_a_new_run_is_sampled_within_a_tick_not_at_once(sleepers: list[int]) -> None:
+    """A start wakes a parked (or idle-waiting) sampler for the next tick, not for a pass
+    right away, when the new interpreter is still starting on the CPU it would share."""
+    running: list[Target] = []
+    sampler = Sampler()
+    passes: list[float] = []
+    run = sampler.run(
+        0.5, lambda: (running, set()), lambda s, _h: passes.append(time.monotonic()), print
+    )
+    task = asyncio.get_running_loop().create_task(run)
+    try:
+        await _until(lambda: sampler.parked, "the sampler parked (nothing runs)")
+        before = len(passes)
+        running.append(Target(0, sleepers[0], "t0"))
+        asked = time.monotonic()
+        sampler.soon(0.5)
+        assert not sampler.parked
+        for _ in range(20):
+            await asyncio.sleep(0)
+        if time.monotonic() - asked < 0.5:  # on a machine too busy to tell, say nothing
+            assert len(passes) == before, "soon() sampled at once"
+        await _until(lambda: len(passes) > before, "a pass within the tick")
+        assert passes[-1] - asked >= 0.5 - 0.1  # the timer's own slack at most
     finally:
         task.cancel()
 

@@ -137,8 +137,9 @@ class Server:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
-            if lines.peak > BIG_BUFFER or streamed or not self._clients:
-                give_back_soon()  # after a flood, a subscriber, or the last client
+            flood = lines.peak > BIG_BUFFER
+            if flood or streamed or not self._clients:
+                give_back_soon(full=flood or streamed)  # a flood, a subscriber, the last client
 
     async def _greet(
         self, uid: int, task: asyncio.Task[Any], lines: LineReader, writer: asyncio.StreamWriter

@@ -32,14 +32,14 @@ from corral.engine.tree import HAS_CHILDREN_LISTS, Identity, Lineage, children_o
 
 HISTORY = 900
 """Samples kept per process: 15 minutes at the default 1 Hz."""
-IDLE_INTERVAL = 15.0
+IDLE_INTERVAL = 30.0
 """Seconds between two passes over the apps nobody looks at and no limit needs.
 
-A pass costs about 45 µs of CPU per single-process app on the (loaded) 2-core test
-machine, so 9 ms for 200 apps: every 15 s that is 0.06 % of a core, under the issue's
-0.10 % (every 10 s it would be 0.09 %, too close). `corral list` then shows figures at
-most 15 s old, CPU % averaged over them; pm2 checks memory every 30 s, and supervisord
-measures nothing."""
+A pass costs about 60 µs of CPU per single-process app on the 2-core test machine, 12 ms
+for 200 apps: every 30 s that is 0.04 % of a core, under the issue's 0.10 % (every 15 s
+it measured 0.16 % with the passes new runs get). pm2's memory worker ticks every 30 s
+too. `corral list` then shows figures at most 30 s old for an app nobody looks at, CPU %
+averaged over them; supervisord measures nothing."""
 SCRAPE_HOLD_S = 90.0
 """How long a metrics scrape keeps every app at 1 Hz: Prometheus scrapes every 60 s by
 default, so a scraper polling at that rate is always answered with fresh figures."""
@@ -100,6 +100,8 @@ class Sampler:
         self._history: dict[int, deque[MetricsSample]] = {}
         self._cpu_times: tuple[float, float] | None = None
         self._wake: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        """When the paused loop wakes by itself (None: it waits for `wake`)."""
         self._scraped_until = 0.0
         self.parked = False
         """True while the loop waits for `wake` alone: nothing runs, nobody looks."""
@@ -295,9 +297,27 @@ class Sampler:
     # ------------------------------------------------------------------ loop
 
     def wake(self) -> None:
-        """Look again at once: a run started, or someone began to look."""
+        """Look again at once: someone began to look."""
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
+
+    def soon(self, interval: float = 1.0) -> None:
+        """Look again within INTERVAL: a run started (or ended).
+
+        Not at once: a process that has just been exec'ed has nothing to measure yet,
+        and in a crash loop a pass right after every start competed with the new
+        interpreter for the CPU it was starting on. A new run is due at the fast rate
+        anyway, so waiting sleeps at most INTERVAL.
+        """
+        if self._wake is None or self._wake.done():
+            return  # inside a pass: its delay is worked out after it
+        loop = asyncio.get_running_loop()
+        due = loop.time() + interval
+        if self._timer is None or self._timer.when() > due:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(due, self.wake)
+            self.parked = False
 
     def attend(self) -> None:
         """Someone read the figures (a scrape, sparklines): every app at 1 Hz a while."""
@@ -372,14 +392,14 @@ class Sampler:
     async def _pause(self, delay: float | None) -> None:
         loop = asyncio.get_running_loop()
         self._wake = loop.create_future()
-        timer = loop.call_later(delay, self.wake) if delay is not None else None
-        self.parked = timer is None
+        self._timer = loop.call_later(delay, self.wake) if delay is not None else None
+        self.parked = self._timer is None
         try:
             await self._wake
         finally:
-            if timer is not None:
-                timer.cancel()
-            self._wake, self.parked = None, False
+            if self._timer is not None:
+                self._timer.cancel()
+            self._wake, self._timer, self.parked = None, None, False
 
 
 def _walk(starts: list[int], children: dict[int, list[int]]) -> list[int]:

@@ -138,14 +138,15 @@ class Supervisor:
         """Hand EVENT to every sink and subscriber."""
         self._hub.publish(event)
         if isinstance(event, StateChanged):
-            self._sampler.wake()  # a run that started is sampled at once
+            self._sampler.soon(self.sample_interval)  # a new run: sampled within a tick
 
     def _log_trouble(self, message: str) -> None:
         self.publish(Lifecycle(-1, "corral", time.time(), message, "error"))
 
-    def add_sink(self, sink: Sink) -> None:
-        """Call SINK synchronously for every event (it must never block)."""
-        self._hub.add_sink(sink)
+    def add_sink(self, sink: Sink, samples: bool = False) -> None:
+        """Call SINK synchronously for every event (it must never block); metrics
+        samples only with SAMPLES or while someone subscribes."""
+        self._hub.add_sink(sink, samples)
 
     def event_batches(self, window: float) -> AsyncIterator[list[Event]]:
         """`events`, gathered into lists of what arrives within WINDOW seconds (for RPC)."""
@@ -447,8 +448,9 @@ class Supervisor:
                 proc.cpu_seconds += sample.cpu_seconds
             elif not (proc.pid and proc.token):
                 proc.cpu = proc.memory = None  # not running: no figures
-        for sample in samples:
-            self.publish(sample)
+        if self._hub.wants_samples:
+            for sample in samples:
+                self.publish(sample)
         if host is not None:
             self.publish(host)
         self._triggers.check_memory(samples)

@@ -126,6 +126,8 @@ def run_scenario(
     rounds = args.rounds
     if scenario.full_rounds and not args.quick:
         rounds = min(rounds, scenario.full_rounds)
+    if scenario.min_rounds and not args.quick:
+        rounds = max(rounds, scenario.min_rounds)
     run.rounds = rounds
     for round_no in range(1, rounds + 1):
         for column in columns:

@@ -91,6 +91,8 @@ class Scenario:
     """What is measured and how, for the report (Markdown)."""
     full_rounds: int | None = None
     """At most this many rounds in a full run (slow scenarios), else the runner's count."""
+    min_rounds: int | None = None
+    """At least this many rounds in a full run (quick scenarios whose rounds scatter)."""
 
     def measure(self, session: Session, ctx: Context) -> Result:
         """Run one measurement with SESSION (a booted-or-not tool in a fresh home)."""

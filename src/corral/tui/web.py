@@ -18,6 +18,7 @@ TLS is left to a reverse proxy in front (docs/web.md), where certificates alread
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -28,7 +29,9 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
+import textual_serve.server
 from aiohttp import web
+from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from corral.config.listen import parse_local_server
@@ -55,6 +58,23 @@ def token_for(host: str, given: str | None, *, required: bool) -> str | None:
     return given
 
 
+class TabMonitor(AppService):
+    """One tab's monitor process, ended at once when its tab closes.
+
+    textual-serve asks the app to quit through its stdin, which a monitor reads only once
+    it has started: a tab closed while its monitor was still importing Textual cost that
+    whole start (most of a second of CPU) for nothing. A monitor is a viewer with nothing
+    to save, so it gets SIGTERM as well; the quit message still goes for one that started.
+    """
+
+    async def stop(self) -> None:
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+        await super().stop()
+
+
 class MonitServer(Server):
     """textual-serve's server with a token check, an Origin check and no access log."""
 
@@ -67,7 +87,8 @@ class MonitServer(Server):
         token: str | None,
         public_url: str | None = None,
     ) -> None:
-        super().__init__(shlex.join(command), host=host, port=port, title="corral monit")
+        # `exec`: the shell textual-serve starts becomes the monitor, so a signal reaches it.
+        super().__init__("exec " + shlex.join(command), host=host, port=port, title="corral monit")
         if public_url is not None:
             self.public_url = public_url.rstrip("/")
         elif ":" in host:
@@ -151,5 +172,7 @@ def serve(
     host, port = parse_local_server(listen)
     token = token_for(host, token, required=require_token)
     command = [sys.executable, "-m", "corral", "monit", *monit_args]
+    # textual-serve makes each tab's AppService itself; this process only ever serves this.
+    textual_serve.server.AppService = TabMonitor  # type: ignore[attr-defined]
     MonitServer(command, host=host, port=port, token=token, public_url=public_url).serve()
     return 0

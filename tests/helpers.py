@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import psutil
 import pytest
@@ -37,6 +37,8 @@ from corral.daemon.client import Client
 from corral.engine import Supervisor
 from corral.engine.events import Event, Lifecycle, LogLines
 from corral.home import Home
+
+T = TypeVar("T")
 
 APPS = Path(__file__).parent / "apps"
 """The small programs the tests run (tests/apps)."""
@@ -383,3 +385,29 @@ def ended_by_interrupt(proc: subprocess.Popen[Any], timeout: float = 30) -> int:
         proc.kill()
         proc.wait()
         pytest.fail(f"{proc.args!r} did not end within {timeout} s of SIGINT: {facts}")
+
+
+def lead_with_slow(items: list[T], is_slow: Callable[[T], bool], workers: int) -> list[T]:
+    """ITEMS reordered for WORKERS xdist workers so that each starts on its slow ones.
+
+    xdist's worksteal scheduler hands the k-th worker the k-th of consecutive shares of
+    the collection, sized `len(pending) // (workers - k)` in turn, and an idle worker then
+    steals from the end of the longest queue. So the slow items are dealt round-robin to
+    the heads of those shares, and the rest fill them in their given order: the long tests
+    start first and the short ones are what gets stolen at the end.
+    """
+    slow = [item for item in items if is_slow(item)]
+    if not slow:
+        return list(items)
+    rest = iter([item for item in items if not is_slow(item)])
+    workers = max(1, workers)
+    out: list[T] = []
+    pending = len(items)
+    for k in range(workers):
+        share = slow[k::workers]
+        size = pending // (workers - k)
+        share += [item for _, item in zip(range(size - len(share)), rest, strict=False)]
+        out += share
+        pending -= len(share)
+    out += list(rest)
+    return out

@@ -42,6 +42,7 @@ def cluster(port: int, *args: str, **kw: Any) -> AppSpec:
     )
 
 
+@pytest.mark.slow
 async def test_four_instances_share_one_port_and_reload_drops_nothing(sup: Sup, port: int) -> None:
     s, rec = sup
     await s.add([cluster(port, instances=4)])
@@ -179,6 +180,7 @@ async def test_unmodified_node_server_shares_its_port(sup: Sup, port: int, tmp_p
     assert len(load.pids) >= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
 async def test_shipped_examples_reload_under_load(
     sup: Sup, port: int, tmp_path: Path, server: str

@@ -132,6 +132,7 @@ def project(tmp_path: Path, ssh_kit: SshKit) -> Project:
     return project
 
 
+@pytest.mark.slow
 def test_setup_deploy_second_commit_revert_and_queries(project: Project) -> None:
     out = project.ok("setup", own_process=True)
     target = project.target

@@ -101,6 +101,7 @@ class Lines:
         pytest.fail(f"no line with {text!r}; last lines:\n{''.join(self.seen[-20:])}")
 
 
+@pytest.mark.slow
 def test_monit_no_ui_follows_two_hosts_and_survives_one_dropping(fleet: Fleet) -> None:
     """Host-prefixed lines from both hosts; a host whose sshd dies is reported
     disconnected while the other keeps streaming, and comes back when sshd does."""
@@ -132,6 +133,7 @@ def test_monit_no_ui_follows_two_hosts_and_survives_one_dropping(fleet: Fleet) -
         proc.wait(10)
 
 
+@pytest.mark.slow
 def test_logs_across_two_hosts_history_and_live(fleet: Fleet) -> None:
     """logs --host: each host's history comes from its own daemon (the files are there),
     then live lines follow, every line marked with its host; --json lines carry `host`."""

@@ -53,6 +53,7 @@ def numbers_in(data: bytes) -> list[int]:
     ],
     ids=["stdout", "stderr", "long-lines-gzip", "junk-no-final-newline"],
 )
+@pytest.mark.slow
 async def test_rotation_loses_no_line(
     sup: Sup, args: tuple[str, ...], stream: str, compress: bool
 ) -> None:

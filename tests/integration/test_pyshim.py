@@ -49,6 +49,7 @@ def server_spec(kind: str, port: int, **extra: object) -> AppSpec:
     return spec_from_mapping(raw, cwd=str(SERVERS), base_env=dict(os.environ))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(KINDS))
 async def test_unmodified_server_four_instances_one_port(sup: Sup, kind: str) -> None:
     module = KINDS[kind][2]

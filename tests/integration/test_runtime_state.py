@@ -74,6 +74,7 @@ def still_working(corral: Corral, folder: Path) -> None:
     assert rows(corral)["p"]["status"] == "stopped"  # the change and the crons passed it by
 
 
+@pytest.mark.slow
 def test_resurrect_keeps_watch_and_cron(corral: Corral, tmp_path: Path) -> None:
     folder = setup(corral, tmp_path)
     corral.ok("kill")
@@ -99,6 +100,7 @@ def test_update_keeps_watch_and_cron(corral: Corral, tmp_path: Path) -> None:
     still_working(corral, folder)
 
 
+@pytest.mark.slow
 def test_stop_then_start_through_the_daemon_pauses_and_resumes(
     corral: Corral, tmp_path: Path
 ) -> None:

@@ -65,6 +65,7 @@ def status(fleet: Fleet, slot: str, name: str) -> str:
     return str(next(r["status"] for r in rows if r["name"] == name))
 
 
+@pytest.mark.slow
 def test_monit_shows_two_hosts_acts_on_one_and_survives_a_drop(
     fleet: Fleet, tmp_path: Path
 ) -> None:

@@ -267,6 +267,7 @@ def own_demo(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_tail_shows_the_newest_line_after_20_s(
     corral: Corral, monit: Callable[..., Monit], tmp_path: Path
 ) -> None:

@@ -97,6 +97,17 @@ async def test_tree_rss_counts_the_child_that_holds_memory(fast: Sup) -> None:
     assert last.memory > 120 * MB > 30 * MB > last.memory_main
 
 
+async def test_a_stopped_app_shows_no_figures_at_once(fast: Sup) -> None:
+    """A start or a stop brings the next sampling pass within a tick, not at once; what
+    `list` shows for a stopped app must not wait for it."""
+    s, rec = fast
+    await s.add([app("holder.py", args=("40",))])
+    await rec.wait_for(lambda _: (s.get(0).info().memory or 0) > 30 * MB)
+    [info] = await s.stop("holder")
+    assert info.cpu is None and info.memory is None
+    assert s.get(0).info().memory is None
+
+
 # ------------------------------------------------------------- memory limit
 
 

@@ -140,8 +140,9 @@ class ManagedProcess:
             reasons=tuple(self.reasons),
             spec=self.spec,
             env=self.env,
-            cpu=self.cpu,
-            memory=self.memory,
+            # Not running: no figures, at once (the sampler clears them within a tick).
+            cpu=self.cpu if run else None,
+            memory=self.memory if run else None,
             cpu_seconds=self.cpu_seconds,
             watching=self.watching,
             next_cron=self.next_cron,

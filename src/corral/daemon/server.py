@@ -112,12 +112,13 @@ class Server:
         writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self._clients.add(task)
         self._admission.arrive(uid, task)
-        served = streamed = False
+        served = streamed = clean = False
         lines = LineReader(reader)
         try:
             served = await self._greet(uid, task, lines, writer)
             if served:
                 streamed = await self._converse(lines, reader, writer)
+            clean = True
         except ProtocolError as exc:
             with contextlib.suppress(Exception):
                 writer.write(protocol.encode(protocol.error(exc.id, exc.code, exc.message)))
@@ -137,9 +138,12 @@ class Server:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
-            flood = lines.peak > BIG_BUFFER
-            if flood or streamed or not self._clients:
-                give_back_soon(full=flood or streamed)  # a flood, a subscriber, the last client
+            # A full collection after a flood, a subscriber, or a client that ended in an
+            # error (its traceback's frames hold buffers in cycles); after a short clean
+            # request, the young generations are enough.
+            thorough = lines.peak > BIG_BUFFER or streamed or not clean
+            if thorough or not self._clients:
+                give_back_soon(full=thorough)
 
     async def _greet(
         self, uid: int, task: asyncio.Task[Any], lines: LineReader, writer: asyncio.StreamWriter

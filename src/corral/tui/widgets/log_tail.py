@@ -207,10 +207,13 @@ class LogTail(ScrollView, can_focus=True):
         self.refresh()
 
     def replace(self, records: Sequence[LogRecord]) -> None:
-        """Show RECORDS instead of what is there (a new filter or search)."""
+        """Show RECORDS instead of what is there (a new filter or search); while paused
+        the view stays where the user scrolled it (a scroll to the end here, as the app
+        redrew the tail for the pause itself, undid a PageUp still animating)."""
         self.clear()
         self.append(records)
-        self.stick()
+        if self.following:
+            self.stick()
 
     def stick(self) -> None:
         """Show the newest line now, and again after the coming layout (which may add a

@@ -212,9 +212,7 @@ HAS_CHILDREN_LISTS = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/chi
 
 def our_children() -> set[int]:
     """Direct children of this process."""
-    if HAS_CHILDREN_LISTS:
-        return set(children_of(os.getpid()))
-    return set(_children_map().get(os.getpid(), ()))
+    return set(_kids()(os.getpid()))
 
 
 def may_have_leftovers(root: int, managed: set[int]) -> bool:

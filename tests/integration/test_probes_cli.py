@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,4 +60,8 @@ liveness_probe = {{ tcp = "127.0.0.1:{closed}", period = "100ms", failure_thresh
     code, out, err = corral("start", str(tmp_path / "eco.toml"))
     assert code == 1
     refused = f"connect 127.0.0.1:{closed}: connection refused"
-    assert f"hung (0) restarted by its liveness probe: {refused}" in out + err
+    # Restarted, or (when the 15 restarts all came between two of start's looks, on a busy
+    # machine) errored by them: either way the probe is named, not the SIGINT it sent.
+    assert re.search(
+        rf"hung \(0\) (errored, )?restarted by its liveness probe: {re.escape(refused)}", out + err
+    ), out + err

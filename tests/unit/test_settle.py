@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corral.cli.settle import last_error_line
+from corral.cli.settle import last_error_line, settle
 
 OLD = [
     "Traceback (most recent call last):",
@@ -27,3 +27,25 @@ def test_a_traceback_being_written_now_is_skipped() -> None:
 def test_nothing_but_a_header_is_still_quoted() -> None:
     assert last_error_line(["Traceback (most recent call last):"]).startswith("Traceback")
     assert last_error_line([]) == ""
+
+
+def test_errored_by_liveness_restarts_names_the_probe_not_the_signal() -> None:
+    """The fifteen restarts can all come between two of start's looks on a busy machine:
+    the first row it sees is errored, and the news is still the probe that failed."""
+    refused = "connect 127.0.0.1:9: connection refused"
+    row = {
+        "id": 0,
+        "name": "hung",
+        "status": "errored",
+        "restarts": 15,
+        "exit_signal": "SIGINT",
+        "reasons": [
+            {"reason": "liveness", "detail": refused},
+            {"reason": "errored", "detail": "too many unstable restarts (15)"},
+        ],
+    }
+    _rows, notes = settle(lambda: [row], [dict(row, restarts=0)], wait_s=0)
+    assert notes == [f"hung (0) errored, restarted by its liveness probe: {refused}"]
+    crashed = dict(row, reasons=[{"reason": "crash", "detail": "killed by SIGINT"}])
+    _rows, notes = settle(lambda: [crashed], [dict(crashed, restarts=0)], wait_s=0)
+    assert notes == ["hung (0) errored: killed by SIGINT"]

@@ -51,9 +51,14 @@ def _verdict(row: Row, restarts_before: int) -> str | None:
     """ "up", a failure ("errored: …", "crashed: …"), or None while it is still settling."""
     status = row["status"]
     spec = row.get("spec") or {}
-    if status == "errored":
-        return f"errored: {_how(row)}"
     reasons = row.get("reasons") or []
+    if status == "errored":
+        # Errored by its liveness probe's restarts (max_restarts reached between two looks
+        # on a busy machine): that is the news, not the signal the probe's restart sent.
+        restarts = [r for r in reasons if r.get("reason") != "errored"]
+        if restarts and restarts[-1].get("reason") == "liveness":
+            return f"errored, restarted by its liveness probe: {restarts[-1].get('detail')}"
+        return f"errored: {_how(row)}"
     last = reasons[-1].get("reason") if reasons else None  # not watch, cron, memory
     if row.get("restarts", 0) > restarts_before and last == "liveness":
         return f"restarted by its liveness probe: {reasons[-1].get('detail')}"

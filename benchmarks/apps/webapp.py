@@ -42,6 +42,9 @@ server = Server(("127.0.0.1", int(sys.argv[1])), Handler, bind_and_activate=Fals
 if inherited:
     server.socket.close()
     server.socket = socket.socket(fileno=3)
+    # Shared by every instance: select() wakes them all for one connection, and a blocking
+    # accept() in those that lose the race waits for the next one, past a shutdown().
+    server.socket.setblocking(False)
 else:
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     server.server_bind()

@@ -12,7 +12,7 @@ import time
 from benchmarks.adapters.base import Session
 from benchmarks.procs import wait_until
 from benchmarks.scenarios.base import Context, Metric, Result, Scenario, wait_started
-from benchmarks.scenarios.reload import INSTANCES, free_port, kinds, under_load
+from benchmarks.scenarios.reload import INSTANCES, THREADS, free_port, kinds, under_load
 
 LABEL = "plain http.server ×4"
 CYCLES = 3
@@ -37,7 +37,8 @@ class ReloadPlain(Scenario):
         "SO_REUSEPORT, no signal handler). corral: cluster mode (a Python app with "
         "instances), whose shim serves each instance's bind() from one socket the daemon "
         "holds. pm2: 4 fork-mode copies (its cluster mode is Node-only); 3 fail on "
-        "EADDRINUSE until errored. 4 client threads send GETs from 1 s before the first "
+        "EADDRINUSE until errored. 4 client threads (1 in quick mode) send GETs from 1 s "
+        "before the first "
         "`reload web` until 1 s after the 3rd (0.5 s between verbs). Failed: refused, "
         "reset, timed out or not 200. pm2's `reload` of its crash-looping copies may itself "
         "exit 1 (`Process with pid … already exists`), which does not stop the measure. "
@@ -56,7 +57,8 @@ class ReloadPlain(Scenario):
         wait_until(lambda: all(p.status != "launching" for p in session.jlist()), 30, "settled")
         serving = len(pids_answering(port, 100))
         pause = PAUSE_S if not ctx.quick else 0.3
-        reloads = under_load(session, "reload", port, cycles, pause, check=False)
+        threads = ctx.pick(THREADS, 1)
+        reloads = under_load(session, "reload", port, cycles, pause, False, threads)
         session.tracker.add_all(int(p.name.split(".")[0]) for p in folder.glob("*.start"))
         return {
             "serving": float(serving),

@@ -47,6 +47,11 @@ class Server(http.server.ThreadingHTTPServer):
 
 server = Server(("", 0), Handler, bind_and_activate=False)
 server.socket = socket.socket(fileno=3)
+# Every instance accepts from this one socket: serve_forever's select() wakes them all for
+# one connection, and a blocking accept() in the ones that lose the race would wait for
+# the next connection, past a shutdown() (an instance stopped after the load ended hung
+# until corral's SIGKILL). Non-blocking, the losers get EAGAIN, which socketserver ignores.
+server.socket.setblocking(False)
 server.server_address = server.socket.getsockname()
 
 

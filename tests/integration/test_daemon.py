@@ -30,7 +30,17 @@ from corral.daemon import protocol
 from corral.daemon.aclient import AsyncClient
 from corral.daemon.client import DaemonError
 from corral.engine import ProcessState, StateChanged, UnknownTarget
-from tests.helpers import APPS, PYTHON, SLEEPER, Corral, app, gone, processes_of, wait_until
+from tests.helpers import (
+    APPS,
+    PYTHON,
+    SLEEPER,
+    Corral,
+    any_text,
+    app,
+    gone,
+    processes_of,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(90)
 SETPRIV = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
@@ -153,9 +163,9 @@ def test_fuzzed_bytes_get_an_error_or_a_close_never_a_stuck_daemon(corral: Corra
         hello=st.booleans(),
         payload=st.one_of(
             st.binary(max_size=600),
-            st.text(max_size=300).map(str.encode),
+            any_text(max_size=300).map(str.encode),
             st.recursive(
-                st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                st.none() | st.booleans() | st.integers() | any_text(max_size=20),
                 lambda inner: (
                     st.lists(inner, max_size=4)
                     | st.dictionaries(st.sampled_from(["id", "method", "params", "x"]), inner)

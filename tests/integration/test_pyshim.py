@@ -108,6 +108,30 @@ def _children(pid: int | None) -> list[int]:
         return []
 
 
+async def test_a_server_with_its_own_graceful_handler_stops_without_sigkill(sup: Sup) -> None:
+    """socketserver selects, then accepts: one connection wakes every instance, and those
+    that lose the race find the queue empty. Stopped, each must still reach its own
+    handler's shutdown() (found: the shim's accept() waited for the next connection, so
+    every instance waited for corral's SIGKILL at kill_timeout)."""
+    s, rec = sup
+    port = free_port()
+    raw = {
+        "name": "web",
+        "script": str(SERVERS / "graceful_server.py"),
+        "args": [str(port)],
+        "instances": 4,
+        "kill_timeout": 20_000,
+    }
+    await s.add([spec_from_mapping(raw, cwd=str(SERVERS), base_env=dict(os.environ))])
+    await rec.wait_for(lambda _: len(said(rec.events, "serving as", text=True)) == 4, 30)
+    for _ in range(8):  # each request wakes all four
+        get(port)
+    await s.stop("web")
+    assert not said(rec.events, "SIGKILL")
+    assert len(said(rec.events, "stopped gracefully", text=True)) == 4
+    assert all(p.exit_code == 0 for p in s.processes())
+
+
 async def test_shim_off_fails_clearly_on_address_in_use(sup: Sup) -> None:
     s, rec = sup
     port = free_port()

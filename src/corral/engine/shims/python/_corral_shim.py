@@ -101,15 +101,27 @@ def _listen(self, *backlog):
 def _accept(self):
     # The instances share one socket, and O_NONBLOCK with it (asyncio or Node may set it):
     # a blocking accept() that finds the queue emptied by another instance waits again.
+    # Except under socketserver (http.server, wsgiref, Flask's and Django's servers): its
+    # loop selects before it accepts and ignores an OSError from accept(), and waiting here
+    # kept it from ever seeing its shutdown(): a server whose own signal handler calls
+    # shutdown() waited, once stopping, for corral's SIGKILL.
     while True:
         try:
             return _real_accept(self)
         except BlockingIOError:
-            if self not in _shared or self.gettimeout() is not None:
+            if self not in _shared or self.gettimeout() is not None or _socketserver_asks():
                 raise
             import select
 
             select.select([self], [], [])
+
+
+def _socketserver_asks():
+    """True when accept() was called by socketserver's get_request."""
+    frame = sys._getframe(2)
+    return frame.f_code.co_name == "get_request" and frame.f_globals.get("__name__") == (
+        "socketserver"
+    )
 
 
 def _ask(sock, address):

@@ -72,6 +72,29 @@ async def test_extensionless_launcher_cluster_on_undeclared_port(sup: Sup, tmp_p
     assert all(p.state is S.ONLINE for p in s.processes())
 
 
+async def test_the_socket_node_instances_share_is_non_blocking(sup: Sup, tmp_path: Path) -> None:
+    """libuv accepts until EAGAIN: on a blocking socket an instance's main thread waited in
+    accept4() after a connection, with the one it had just taken unread (found under load
+    from /proc/PID/syscall of an instance sitting on a request: accept4, in
+    inet_csk_accept; 3 requests in 36 reloads timed out)."""
+    s, rec = sup
+    port = free_port()
+    raw = {"name": "next", "script": str(launcher(tmp_path)), "args": [str(port)], "instances": 2}
+    await s.add([spec(raw, tmp_path)])
+    await rec.wait_for(lambda ev: len(said(ev, "launcher listening", text=True)) == 2, 30)
+    for proc in s.processes():
+        assert proc.pid is not None
+        listening = [
+            c.fd
+            for c in psutil.Process(proc.pid).net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        ]
+        assert listening, f"instance {proc.pid} does not listen on {port}"
+        with open(f"/proc/{proc.pid}/fdinfo/{listening[0]}") as info:
+            flags = int(next(line for line in info if line.startswith("flags:")).split()[1], 8)
+        assert flags & os.O_NONBLOCK, f"instance {proc.pid}: fd {listening[0]} is blocking"
+
+
 async def test_two_node_apps_share_one_port(sup: Sup, tmp_path: Path) -> None:
     s, rec = sup
     port = free_port()

@@ -150,6 +150,12 @@ class Channel:
             self._send(_failure("NODE_CORRAL_SOCKET", seq, exc))
             return
         answer = {"cmd": "NODE_CORRAL_SOCKET", "seq": seq}
+        # Non-blocking, as Node's own cluster primary hands out: libuv accepts until
+        # EAGAIN and does not set it on a handle it receives. Blocking, an instance's main
+        # thread could wait in accept4() after a connection, on the one it had just taken
+        # unread (a request timed out after 5 s, under load). O_NONBLOCK belongs to the
+        # socket every instance shares; the engine never accepts on it itself.
+        sock.setblocking(False)
         self._send({"cmd": "NODE_HANDLE", "type": "net.Native", "msg": answer}, sock.fileno())
 
     def _python_listen(self, message: dict[str, Any], reply_fd: int) -> None:

@@ -38,11 +38,10 @@ class ReloadPlain(Scenario):
         "instances), whose shim serves each instance's bind() from one socket the daemon "
         "holds. pm2: 4 fork-mode copies (its cluster mode is Node-only); 3 fail on "
         "EADDRINUSE until errored. 4 client threads (1 in quick mode) send GETs from 1 s "
-        "before the first "
-        "`reload web` until 1 s after the 3rd (0.5 s between verbs). Failed: refused, "
-        "reset, timed out or not 200. pm2's `reload` of its crash-looping copies may itself "
-        "exit 1 (`Process with pid … already exists`), which does not stop the measure. "
-        "3 rounds in full mode."
+        "before the first `reload web` until 1 s after the 3rd (0.5 s between verbs). "
+        "Failed: refused, reset, timed out or not 200. pm2's `reload` of its crash-looping "
+        "copies may itself exit 1 (`Process with pid … already exists`), which does not "
+        "stop the measure. 3 rounds in full mode."
     )
 
     def measure(self, session: Session, ctx: Context) -> Result:
@@ -58,7 +57,7 @@ class ReloadPlain(Scenario):
         serving = len(pids_answering(port, 100))
         pause = PAUSE_S if not ctx.quick else 0.3
         threads = ctx.pick(THREADS, 1)
-        reloads = under_load(session, "reload", port, cycles, pause, False, threads)
+        reloads = under_load(session, "reload", port, cycles, pause, check=False, threads=threads)
         session.tracker.add_all(int(p.name.split(".")[0]) for p in folder.glob("*.start"))
         return {
             "serving": float(serving),

@@ -117,13 +117,13 @@ async def test_a_server_with_its_own_graceful_handler_stops_without_sigkill(sup:
     port = free_port()
     raw = {
         "name": "web",
-        "script": str(SERVERS / "graceful_server.py"),
-        "args": [str(port)],
+        "script": str(SERVERS / "http_server.py"),
+        "args": ["--port", str(port), "--graceful"],
         "instances": 4,
         "kill_timeout": 20_000,
     }
     await s.add([spec_from_mapping(raw, cwd=str(SERVERS), base_env=dict(os.environ))])
-    await rec.wait_for(lambda _: len(said(rec.events, "serving as", text=True)) == 4, 30)
+    await rec.wait_for(lambda _: len(said(rec.events, "serving on", text=True)) == 4, 30)
     for _ in range(8):  # each request wakes all four
         get(port)
     await s.stop("web")

@@ -52,16 +52,17 @@ def _verdict(row: Row, restarts_before: int) -> str | None:
     status = row["status"]
     spec = row.get("spec") or {}
     reasons = row.get("reasons") or []
+    cause: Row = next((r for r in reversed(reasons) if r.get("reason") != "errored"), {})
+    by_probe = f"restarted by its liveness probe: {cause.get('detail')}"
     if status == "errored":
         # Errored by its liveness probe's restarts (max_restarts reached between two looks
         # on a busy machine): that is the news, not the signal the probe's restart sent.
-        restarts = [r for r in reasons if r.get("reason") != "errored"]
-        if restarts and restarts[-1].get("reason") == "liveness":
-            return f"errored, restarted by its liveness probe: {restarts[-1].get('detail')}"
-        return f"errored: {_how(row)}"
+        return (
+            f"errored, {by_probe}" if cause.get("reason") == "liveness" else f"errored: {_how(row)}"
+        )
     last = reasons[-1].get("reason") if reasons else None  # not watch, cron, memory
     if row.get("restarts", 0) > restarts_before and last == "liveness":
-        return f"restarted by its liveness probe: {reasons[-1].get('detail')}"
+        return by_probe  # the last reason is the cause then
     if row.get("restarts", 0) > restarts_before and last == "crash":
         return f"crashed and is restarting: {_how(row)}"
     if status == "stopped":

@@ -106,6 +106,28 @@ def test_metrics_parse_and_match_jlist(home: Path) -> None:
         assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_log_bytes_count_from_the_start_and_lines_from_the_first_scrape(home: Path) -> None:
+    """Bytes written to log files are counted always; lines once a scrape has read the
+    figures (a scan of every block the daemon otherwise never needs, issue 19), and from
+    then on exactly."""
+    numbers, logs = str(APPS / "numbers.py"), home / "logs"
+
+    def run(name: str, lines: int) -> None:  # numbers.py writes 56-byte lines, then exits
+        started = cli(home, "start", numbers, "--name", name, "--no-autorestart", "--", str(lines))
+        assert started.returncode == 0, started.stderr
+        out = logs / f"{name}-out.log"
+        wait_until(lambda: out.exists() and out.stat().st_size == 56 * lines)
+
+    run("before", 1000)
+    got = samples(cli(home, "metrics").stdout)
+    assert got[("corral_daemon_log_bytes_written_total", "")] == 56 * 1000
+    assert got[("corral_daemon_log_lines_written_total", "")] == 0
+    run("after", 2000)
+    got = samples(cli(home, "metrics").stdout)
+    assert got[("corral_daemon_log_bytes_written_total", "")] == 56 * 3000
+    assert got[("corral_daemon_log_lines_written_total", "")] == 2000
+
+
 def test_metrics_without_a_daemon_exits_1_and_starts_none(tmp_path: Path) -> None:
     out = cli(tmp_path, "metrics")
     assert out.returncode == 1

@@ -89,3 +89,31 @@ async def test_lines_a_stalled_subscriber_misses_are_counted_for_metrics() -> No
     with contextlib.suppress(asyncio.CancelledError):
         await first
     assert hub.subscribers == 0
+
+
+async def test_only_a_sink_alone_with_the_lines_may_be_lent_them() -> None:
+    """Lines may be lent (a view of a reused read buffer) to a sink only while nobody
+    else takes them: no subscriber, and every other sink said it ignores lines."""
+    hub = Hub()
+    files: list[Event] = []
+    states: list[Event] = []
+    hub.add_sink(files.append)
+    hub.add_sink(states.append, lines=False)
+    assert hub.takes_lines_alone(files.append)
+    hub.publish(LogLines(1, "x", "out", 0.0, b"a"))
+    hub.publish(note(1))
+    assert files == [LogLines(1, "x", "out", 0.0, b"a"), note(1)] and states == [note(1)]
+    stream = hub.subscribe(lambda: [])
+    waiting = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)
+    assert not hub.takes_lines_alone(files.append)  # a monitor needs lines of its own
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert hub.takes_lines_alone(files.append)
+    keeper: list[Event] = []
+    hub.add_sink(keeper.append)  # a sink that did not say: it may keep what it gets
+    assert not hub.takes_lines_alone(files.append)
+    hub.remove_sink(keeper.append)
+    assert hub.takes_lines_alone(files.append)

@@ -106,3 +106,59 @@ def test_count_lines_is_the_newlines_plus_one(block: bytes) -> None:
     # A block holds whole lines joined by newlines, so it holds one more line than
     # newlines; the fast count must agree with the obvious one on any bytes.
     assert count_lines(block) == block.count(b"\n") + 1
+
+
+def _as_written(stream: bytes, chunks: list[int], max_line: int, lend: bool) -> bytes:
+    """What a plain log file holds after STREAM was read in pieces of CHUNKS sizes: with
+    LEND, whole lines that need no change go as they lie in a reused buffer, the way
+    spawn.PipeReader lends them; without, every piece goes through `feed`."""
+    splitter = LineSplitter(max_line=max_line)
+    buffer = bytearray(max(chunks, default=1) + 1)
+    written: list[bytes] = []
+    offset = 0
+    for size in chunks:
+        piece = stream[offset : offset + size]
+        offset += size
+        buffer[: len(piece)] = piece
+        buffer[len(piece) :] = b"\xee" * (len(buffer) - len(piece))  # stale bytes past SIZE
+        end = splitter.plain_end(buffer, len(piece)) if lend else 0
+        if end:
+            written += [splitter.partial, bytes(buffer[:end])]
+            splitter.hold(buffer, end, len(piece))
+        else:
+            block = splitter.feed(buffer, 0, len(piece))
+            written += [] if block is None else [block + b"\n"]
+        assert len(splitter.partial) <= max_line  # bounded, either way
+    rest = splitter.flush()
+    return b"".join(written) + (rest + b"\n" if rest is not None else b"")
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"bc", b"\n", b"\r", b"defgh"]), max_size=80),
+    st.lists(st.integers(1, 24), min_size=1, max_size=30),
+    st.integers(1, 12),
+)
+def test_lent_lines_reach_the_file_exactly_as_fed_ones(
+    parts: list[bytes], chunks: list[int], max_line: int
+) -> None:
+    """Lending is only ever a shortcut: whatever the stream (carriage returns, long
+    lines, a partial line held across reads) and however the reads fall, the file gets
+    the same bytes as when every read goes through `feed`."""
+    stream = b"".join(parts)
+    chunks = (chunks * (len(stream) // max(1, sum(chunks)) + 1))[: len(stream) + 1]
+    assert _as_written(stream, chunks, max_line, lend=True) == _as_written(
+        stream, chunks, max_line, lend=False
+    )
+
+
+def test_plain_end_lends_only_what_needs_no_change() -> None:
+    s = LineSplitter(max_line=8)
+    assert s.plain_end(b"ab\ncd\nef", 8) == 6  # whole lines end after the second newline
+    assert s.plain_end(b"ab\ncd\nef", 5) == 3  # only SIZE bytes count
+    assert s.plain_end(b"abc", 3) == 0  # no newline: nothing whole
+    assert s.plain_end(b"a\rb\ncd\n", 7) == 0  # a carriage return: shown as a terminal would
+    assert s.plain_end(b"abcdefghij\n", 11) == 0  # a line over max_line is cut in pieces
+    assert s.plain_end(b"ab\n" + b"x" * 9, 12) == 0  # what is left would be over max_line
+    s.feed(b"abcdef")
+    assert s.plain_end(b"ghi\n", 4) == 0  # the held partial line makes the first line long
+    assert s.plain_end(b"g\n", 2) == 2

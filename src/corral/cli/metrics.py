@@ -199,7 +199,8 @@ def daemon_metrics(rows: list[dict[str, Any]], ping: dict[str, Any]) -> Iterator
             family.add_metric([], float(stats[key]))
             yield family
     for key, text in (
-        ("log_lines_written", "Log lines written to files"),
+        ("log_bytes_written", "Bytes appended to log files"),
+        ("log_lines_written", "Log lines written to files, counted from the first scrape on"),
         ("log_lines_dropped", "Log lines subscribers missed because they fell behind"),
         ("persistence_failures", "Failed writes of state.json or dump.json"),
     ):

@@ -103,7 +103,7 @@ async def _serve(where: Home) -> int:
         loop.add_signal_handler(signum, stop.set)
     loop.set_exception_handler(_loop_error)
     supervisor = Supervisor(where.root)
-    supervisor.add_sink(_log_lifecycle)
+    supervisor.add_sink(_log_lifecycle, lines=False)
     configure_log(where.log)
     # PM2's reloadLogs signal: reopen every log file after an external logrotate.
     loop.add_signal_handler(signal.SIGUSR2, supervisor.logs.reopen)

@@ -113,6 +113,8 @@ class Hub:
 
     def __init__(self) -> None:
         self._sinks: list[Sink] = []
+        self._line_sinks: list[Sink] = []
+        """The sinks that take log lines (the others are not called for them)."""
         self._sample_sinks: list[Sink] = []
         self._failing: dict[Sink, int] = {}
         """Sinks whose last call raised, with how many calls in a row did."""
@@ -142,10 +144,18 @@ class Hub:
         """
         return bool(self._subscriptions or self._sample_sinks)
 
-    def add_sink(self, sink: Sink, samples: bool = False) -> None:
+    def takes_lines_alone(self, sink: Sink) -> bool:
+        """True when SINK is the only taker of log lines: no subscriber listens and no
+        other sink takes them (so lines may be lent to it as they lie in a read buffer)."""
+        return not self._subscriptions and self._line_sinks == [sink]
+
+    def add_sink(self, sink: Sink, samples: bool = False, lines: bool = True) -> None:
         """Call SINK for every event from now on (it must not block); with SAMPLES,
-        metrics samples are published even while no subscriber listens."""
+        metrics samples are published even while no subscriber listens; without LINES,
+        SINK is not called for log lines (it has nothing to do with them)."""
         self._sinks.append(sink)
+        if lines:
+            self._line_sinks.append(sink)
         if samples:
             self._sample_sinks.append(sink)
 
@@ -153,6 +163,8 @@ class Hub:
         """Stop calling SINK."""
         if sink in self._sinks:
             self._sinks.remove(sink)
+        if sink in self._line_sinks:
+            self._line_sinks.remove(sink)
         if sink in self._sample_sinks:
             self._sample_sinks.remove(sink)
         self._failing.pop(sink, None)
@@ -167,7 +179,7 @@ class Hub:
         daemon.log and every front end) when it starts, and again when it ends.
         """
         news: list[Lifecycle] = []
-        for sink in list(self._sinks):
+        for sink in list(self._line_sinks if isinstance(event, LogLines) else self._sinks):
             try:
                 sink(event)
             except Exception as exc:  # any sink, any failure: the last line of defence

@@ -13,6 +13,11 @@ progress bar's final state).
 
 from __future__ import annotations
 
+import mmap
+
+Buffer = bytes | bytearray | mmap.mmap
+"""What the splitter reads from: a bytes object, or a buffer the caller reuses."""
+
 MAX_LINE = 64 * 1024
 """Longest line handed out whole; longer ones come out in pieces of this size."""
 
@@ -29,19 +34,49 @@ class LineSplitter:
         """True when a partial line is waiting for its newline."""
         return bool(self._partial)
 
-    def feed(self, chunk: bytes) -> bytes | None:
-        """Add CHUNK; return the lines it completed as one block (joined by newlines,
-        no final newline), or None when it completed none."""
-        # One copy of the lines at most: the held partial line and the chunk's whole
-        # lines are joined straight into the block (not chunk = partial + chunk first).
-        cut = chunk.rfind(b"\n")
+    @property
+    def partial(self) -> bytes:
+        """The partial line held, waiting for its newline (b"" when none)."""
+        return self._partial
+
+    def plain_end(self, data: Buffer, size: int) -> int:
+        """Where the whole lines of DATA[:SIZE] end (just past the last newline) when they
+        and the held partial line before them need nothing changed, so they may be
+        written exactly as they are; 0 when they must go through `feed` instead (no
+        newline, a carriage return, a line longer than max_line, or more than max_line
+        left after the last newline). Two memchr scans for ordinary output."""
+        cut = data.rfind(b"\n", 0, size)
+        if cut < 0 or size - cut - 1 > self._max or data.find(b"\r", 0, cut) >= 0:
+            return 0
+        if self._partial and (
+            b"\r" in self._partial or len(self._partial) + data.find(b"\n", 0, size) > self._max
+        ):
+            return 0
+        if cut > self._max and _has_long_line(data, self._max, cut):
+            return 0
+        return cut + 1
+
+    def hold(self, data: Buffer, start: int, size: int) -> None:
+        """Hold DATA[START:SIZE] as the partial line: the lines before START were taken as
+        they were (see `plain_end`), the partial line held until now with them."""
+        self._partial = bytes(memoryview(data)[start:size])
+
+    def feed(self, data: Buffer, start: int = 0, end: int | None = None) -> bytes | None:
+        """Add DATA[START:END] (all of DATA by default); return the lines it completed as
+        one block (joined by newlines, no final newline), or None when it completed none.
+        DATA may be a buffer the caller reuses: nothing refers to it afterwards."""
+        # One copy of the lines at most: the held partial line and the new whole lines are
+        # joined straight into the block (not data = partial + data first).
+        end = len(data) if end is None else end
+        view = memoryview(data)
+        cut = data.rfind(b"\n", start, end)
         block: bytes | None
         if cut < 0:
-            block, rest = None, self._partial + chunk if self._partial else chunk
+            block, rest = None, b"".join((self._partial, view[start:end]))
         else:
-            head = memoryview(chunk)[:cut]
+            head = view[start:cut]
             block = b"".join((self._partial, head)) if self._partial else bytes(head)
-            rest = chunk[cut + 1 :]
+            rest = bytes(view[cut + 1 : end])
         if len(rest) > self._max:
             # Cut whole pieces but keep 1..max bytes: a line of exactly N pieces then
             # ends with its newline, not with an empty line after the last piece.
@@ -82,16 +117,18 @@ def count_lines(block: bytes) -> int:
     return len(block) - len(block.replace(b"\n", b"")) + 1
 
 
-def _has_long_line(block: bytes, limit: int) -> bool:
-    """True when BLOCK may hold a line longer than LIMIT (exact when it says False).
+def _has_long_line(block: Buffer, limit: int, end: int | None = None) -> bool:
+    """True when BLOCK (up to END) may hold a line longer than LIMIT (exact when it says
+    False).
 
     A newline-free run of LIMIT bytes covers at least one whole aligned window of
     LIMIT / 2, so when every such window holds a newline (found within a line's length
     of its start, for ordinary output) no line is too long: a few `find`s per block.
     """
+    end = len(block) if end is None else end
     window = max(1, limit // 2)
-    for start in range(0, len(block), window):
-        if block.find(b"\n", start, start + window) < 0 and len(block) - start >= window:
+    for start in range(0, end, window):
+        if end - start >= window and block.find(b"\n", start, start + window) < 0:
             return True
     return False
 

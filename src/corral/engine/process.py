@@ -359,8 +359,8 @@ class ManagedProcess:
         assert popen.stdout is not None
         assert popen.stderr is not None
         run.readers = [
-            loop.create_task(spawn.pump(popen.stdout, self._sink("out"))),
-            loop.create_task(spawn.pump(popen.stderr, self._sink("err"))),
+            spawn.read_lines(popen.stdout, self._sink("out"), self.host.lender(self.id, "out")),
+            spawn.read_lines(popen.stderr, self._sink("err"), self.host.lender(self.id, "err")),
         ]
         replacing = self._run is not None
         self._run = run
@@ -537,9 +537,9 @@ class ManagedProcess:
                 self.spec.kill_timeout,
                 lineage=self.host.lineage,
             )
-        _done, pending = await asyncio.wait(run.readers, timeout=DRAIN_TIMEOUT_S)
-        for task in pending:
-            task.cancel()
+        await asyncio.wait([reader.done for reader in run.readers], timeout=DRAIN_TIMEOUT_S)
+        for reader in run.readers:
+            reader.close()
         # Said only now: the lines the run wrote before it ended (a traceback written as
         # the interpreter exits) are all published first, so a reader sees cause, then exit.
         self._say(f"{how} after {duration_text(uptime_ms)}", level)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from corral.engine.broker import Channel
-from corral.engine.events import Event
+from corral.engine.events import Event, Stream
 from corral.engine.notify import NotifySocket
 from corral.engine.policy import Ending
 from corral.engine.sockets import SocketPool
@@ -20,6 +20,7 @@ from corral.engine.tree import Lineage
 
 if TYPE_CHECKING:
     from corral.engine.probes import Prober
+    from corral.engine.spawn import Lender, PipeReader
 
 
 class Host(Protocol):
@@ -36,6 +37,8 @@ class Host(Protocol):
 
     def publish(self, event: Event) -> None: ...
 
+    def lender(self, pm_id: int, stream: Stream) -> Lender | None: ...
+
 
 @dataclass(eq=False)
 class Run:
@@ -46,7 +49,7 @@ class Run:
     started_at: float
     started_mono: float
     exited: asyncio.Future[int]
-    readers: list[asyncio.Task[None]] = field(default_factory=list)
+    readers: list[PipeReader] = field(default_factory=list)
     ending: Ending | None = None
     """Set by the command that ends this run on purpose; None means it ended on its own."""
     ready: asyncio.Future[bool] | None = None

@@ -12,12 +12,13 @@ but keeps ignored signals and the mask, so an app would otherwise never see them
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import fcntl
+import mmap
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,17 +37,16 @@ COALESCE_S = 0.02
 """After a small read, wait this long before the next one so a chatty child's lines
 arrive together (a line's time stamp may be up to this late)."""
 READ_CHUNK = 128 * 1024 - 256
-"""Largest pipe read: the biggest whose bytes object glibc still serves from the heap
-(under its 128 KiB mmap threshold, header included), so a burst reuses the same few heap
-blocks instead of mapping and faulting in every read, and never makes glibc raise that
-threshold, after which freed blocks would stay resident (issue 19: the daemon grew 3 MiB
-during a 1M-line burst with 256 KiB reads). Half as many reads as 64 KiB ones: a 1M-line
-burst went from 4.9M to 8.2M lines/s with the line count below (benchmarks/RESULTS.md)."""
+"""Largest pipe read, and so the largest block of lines copied out of one: the biggest
+bytes object glibc still serves from the heap (under its 128 KiB mmap threshold, header
+included), so a burst reuses the same few heap blocks instead of mapping and faulting in
+every one, and never makes glibc raise that threshold, after which freed blocks would stay
+resident (issue 19: the daemon grew 3 MiB during a 1M-line burst with 256 KiB reads)."""
+LENT_READ = 512 * 1024
+"""Pipe read while lines may be lent to the log files as they lie in the read buffer:
+half the kernel's pipe buffer, so a burst is few wake-ups for both sides."""
 PIPE_SIZE = 1024 * 1024
 """Kernel buffer asked for each output pipe (Linux's default limit for a user is 1 MiB)."""
-QUEUE_HIGH = 256 * 1024
-"""Bytes read but not yet handled at which reading pauses (the child then blocks):
-two reads, which the kernel's 1 MiB pipe buffer backs, so pausing costs no speed."""
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
@@ -165,151 +165,128 @@ def spawn(
 
 LineSink = Callable[[float, bytes], None]
 """Receives the time the bytes were read and the block of lines they completed."""
+Lender = Callable[[float, bytes, memoryview], bool]
+"""Offered (time read, the partial line held, whole lines just read, newline included)
+before a block is made: True when it wrote them as they are, and took them. It is lent
+a view of a buffer that the next read overwrites, so it must keep nothing of it."""
+
+_buffers = threading.local()
 
 
-async def pump(pipe: IO[bytes], sink: LineSink) -> None:
-    """Read PIPE to its end, handing complete lines to SINK, stamped when read.
+def _read_buffer() -> mmap.mmap:
+    """The buffer every pipe read of this thread goes into (a loop reads one at a time).
 
-    Reading pauses while QUEUE_HIGH bytes wait to be handled, so a child that writes
-    faster than the sink consumes blocks on its pipe: backpressure, never loss.
-    """
-    loop = asyncio.get_running_loop()
-    transport, chunks = await loop.connect_read_pipe(PipeChunks, pipe)
-    splitter = LineSplitter()
-    sizer = ReadSizer(transport)
-    try:
-        while True:
-            if splitter.pending:
-                try:
-                    chunk = await asyncio.wait_for(chunks.read(), IDLE_FLUSH_S)
-                except TimeoutError:
-                    rest = splitter.flush()
-                    if rest is not None:
-                        sink(time.time(), rest)
-                    continue
-            else:
-                chunk = await chunks.read()
-            if not chunk:
-                break
-            sizer.saw(len(chunk))
-            block = splitter.feed(chunk)
-            if block is not None:
-                sink(time.time(), block)
-            if len(chunk) < ReadSizer.SMALL_READ // 4:
-                # A trickle: let a few more lines gather in the pipe before the next
-                # wake-up (reading paused, so the loop is not woken per line). The cost is
-                # per wake-up, not per byte; the stamp is at most this much later.
-                chunks.hold(True)
-                await asyncio.sleep(COALESCE_S)
-                chunks.hold(False)
-        rest = splitter.flush()
-        if rest is not None:
-            sink(time.time(), rest)
-    finally:
-        transport.close()
+    Anonymous memory, so only the pages a read reaches are resident: a few lines a
+    second touch one page; a burst all LENT_READ bytes, once."""
+    buffer: mmap.mmap | None = getattr(_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _buffers.buffer = mmap.mmap(-1, LENT_READ)
+    return buffer
 
 
-class PipeChunks(asyncio.Protocol):
-    """A pipe's reads, handed out as the transport delivered them.
+class PipeReader:
+    """Reads one output pipe to its end, handing whole lines to a sink, stamped when read.
 
-    asyncio's StreamReader copies every read into its buffer and copies it out again;
-    at hundreds of megabytes a second those two copies were a fifth of the daemon's
-    time. Here a read is queued as the bytes object it already is.
+    Each read, its split into lines and the sink's work happen in one readiness callback,
+    into a buffer all pipes share. asyncio's pipe transport allocates a bytes object for
+    every read and hands it to a protocol, whose queue a task drains after a future wakes
+    it on the next turn of the loop: two turns and a dozen Python calls per read, which
+    was half the daemon's time in a 1M-line burst (issue 19: 97 ms against 53 ms for the
+    same 56 MB in one experiment). The sink runs before the next read, so a child that
+    writes faster than its lines are handled blocks on its full pipe: backpressure, with
+    nothing read and waiting in between, and never a lost line.
+
+    With a LENDER (the log files, while nothing else takes lines), whole lines that need
+    no change are offered to it as they lie in the buffer, and reads are LENT_READ long:
+    no block is made, nothing copied (issue 19: a plain 1M-line burst is then a read
+    and a write per half megabyte, as supervisord's is per 128 KiB).
     """
 
-    def __init__(self) -> None:
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._queued = 0
-        self._eof = False
-        self._waiter: asyncio.Future[None] | None = None
-        self._transport: asyncio.ReadTransport | None = None
-        self._full = False
-        self._held = False
+    SMALL_READ = 4096
+    """A read this short is a trickle: reading rests COALESCE_S before the next one."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+    def __init__(self, fd: int, sink: LineSink, lender: Lender | None = None) -> None:
+        self._fd = fd
+        self._sink = sink
+        self._lender = lender
+        self._loop = asyncio.get_running_loop()
+        self._splitter = LineSplitter()
+        self.done: asyncio.Future[None] = self._loop.create_future()
+        """Resolves when the pipe reached its end and every line was handed out."""
+        self._last_read = 0.0
+        self._idle: asyncio.TimerHandle | None = None
+        self._resting: asyncio.TimerHandle | None = None
+        self._loop.add_reader(fd, self._readable)
 
-    def data_received(self, data: bytes) -> None:
-        self._chunks.append(data)
-        self._queued += len(data)
-        if self._queued >= QUEUE_HIGH and not self._full:
-            self._full = True
-            self._apply()
-        self._wake()
-
-    def eof_received(self) -> bool | None:
-        self._eof = True
-        self._wake()
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True  # a read error ends the stream like EOF: nothing more will come
-        self._wake()
-
-    async def read(self) -> bytes:
-        """The next chunk, or b"" at the end (safe to cancel: nothing is taken then)."""
-        while not self._chunks:
-            if self._eof:
-                return b""
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        chunk = self._chunks.popleft()
-        self._queued -= len(chunk)
-        if self._full and self._queued < QUEUE_HIGH // 2:
-            self._full = False
-            self._apply()
-        return chunk
-
-    def hold(self, held: bool) -> None:
-        """Pause reading (or stop pausing it) for the caller's own reasons."""
-        self._held = held
-        self._apply()
-
-    def _apply(self) -> None:
-        if self._transport is None or self._transport.is_closing():
+    def close(self) -> None:
+        """Stop reading now (idempotent); a partial line still held is handed out."""
+        if self.done.done():
             return
-        if self._full or self._held:
-            self._transport.pause_reading()
+        if self._resting is not None:
+            self._resting.cancel()
         else:
-            self._transport.resume_reading()
+            self._loop.remove_reader(self._fd)
+        if self._idle is not None:
+            self._idle.cancel()
+        rest = self._splitter.flush()
+        self.done.set_result(None)
+        if rest is not None:
+            self._sink(time.time(), rest)
 
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+    def _readable(self) -> None:
+        buffer = _read_buffer()
+        view = memoryview(buffer)
+        lender, splitter = self._lender, self._splitter
+        try:
+            size = os.readv(self._fd, (view if lender else view[:READ_CHUNK],))
+        except BlockingIOError:
+            return
+        except OSError:
+            size = 0  # a read error ends the stream like EOF: nothing more will come
+        if not size:
+            self.close()
+            return
+        end = splitter.plain_end(buffer, size) if lender else 0
+        if end and lender is not None and lender(time.time(), splitter.partial, view[:end]):
+            splitter.hold(buffer, end, size)
+        else:
+            for start in range(0, size, READ_CHUNK):  # blocks stay heap-sized
+                block = splitter.feed(buffer, start, min(size, start + READ_CHUNK))
+                if block is not None:
+                    self._sink(time.time(), block)
+        if self._splitter.pending:
+            self._last_read = self._loop.time()
+            if self._idle is None:
+                self._idle = self._loop.call_at(self._last_read + IDLE_FLUSH_S, self._flush)
+        if size < self.SMALL_READ and not self.done.done():
+            # A trickle: let a few more lines gather in the pipe before the next wake-up.
+            # The cost is per wake-up, not per byte; a stamp is at most this much later.
+            self._loop.remove_reader(self._fd)
+            self._resting = self._loop.call_later(COALESCE_S, self._rested)
+
+    def _rested(self) -> None:
+        self._resting = None
+        self._loop.add_reader(self._fd, self._readable)
+
+    def _flush(self) -> None:
+        """Hand out a partial line once IDLE_FLUSH_S passed without more bytes (a prompt)."""
+        self._idle = None
+        if not self._splitter.pending:
+            return
+        due = self._last_read + IDLE_FLUSH_S
+        if self._loop.time() < due:
+            self._idle = self._loop.call_at(due, self._flush)
+            return
+        rest = self._splitter.flush()
+        if rest is not None:
+            self._sink(time.time(), rest)
 
 
-class ReadSizer:
-    """Sizes each pipe read to the child's pace.
-
-    asyncio reads a pipe `max_size` (256 KiB) at a time, and allocating that much for
-    every read is an mmap and its page faults: about 40 us for a 60-byte line. A chatty
-    child is read in SMALL_READ pieces; the size grows fourfold while reads come back
-    full (a burst of a million lines) and drops back once they are small again.
-    """
-
-    SMALL_READ = 16 * 1024
-
-    def __init__(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-        self.size = self.SMALL_READ
-        self._apply()
-
-    def saw(self, length: int) -> None:
-        """Adjust after a read of LENGTH bytes."""
-        if length >= self.size and self.size < READ_CHUNK:
-            self.size = min(READ_CHUNK, self.size * 4)
-            self._apply()
-        elif length < self.SMALL_READ // 4 and self.size > self.SMALL_READ:
-            self.size = self.SMALL_READ
-            self._apply()
-
-    def _apply(self) -> None:
-        # `max_size` is what _UnixReadPipeTransport passes to os.read.
-        if hasattr(self.transport, "max_size"):
-            self.transport.max_size = self.size
+def read_lines(pipe: IO[bytes], sink: LineSink, lender: Lender | None = None) -> PipeReader:
+    """Start reading PIPE (made non-blocking) into SINK; see PipeReader."""
+    fd = pipe.fileno()
+    os.set_blocking(fd, False)
+    return PipeReader(fd, sink, lender)
 
 
 def close_quietly(popen: subprocess.Popen[bytes]) -> None:

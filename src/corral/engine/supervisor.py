@@ -23,6 +23,7 @@ from corral.engine.events import (
     ProcessInfo,
     Removed,
     StateChanged,
+    Stream,
 )
 from corral.engine.gate import DepsMode
 from corral.engine.hub import Hub, Sink
@@ -33,6 +34,7 @@ from corral.engine.process import ManagedProcess
 from corral.engine.reaper import REAPER
 from corral.engine.run import signal_number
 from corral.engine.sockets import SocketPool
+from corral.engine.spawn import Lender
 from corral.engine.states import ProcessState
 from corral.engine.table import ProcessTable
 from corral.engine.tree import Lineage
@@ -92,7 +94,7 @@ class Supervisor:
         self._triggers = Triggers(self)
         self._order = StartOrder(self._table, self._each, lambda: self.closing)
         """depends_on: starts that wait, and the order of starts and stops."""
-        self._hub.add_sink(self._order)
+        self._hub.add_sink(self._order, lines=False)
 
     # --------------------------------------------------------------- lifecycle
 
@@ -143,10 +145,21 @@ class Supervisor:
     def _log_trouble(self, message: str) -> None:
         self.publish(Lifecycle(-1, "corral", time.time(), message, "error"))
 
-    def add_sink(self, sink: Sink, samples: bool = False) -> None:
+    def add_sink(self, sink: Sink, samples: bool = False, lines: bool = True) -> None:
         """Call SINK synchronously for every event (it must never block); metrics
-        samples only with SAMPLES or while someone subscribes."""
-        self._hub.add_sink(sink, samples)
+        samples only with SAMPLES or while someone subscribes; log lines unless LINES
+        is False (a sink that ignores them says so: lines are then lent to the files)."""
+        self._hub.add_sink(sink, samples, lines)
+
+    def lender(self, pm_id: int, stream: Stream) -> Lender:
+        """What process PM_ID's STREAM reader lends plain lines to: its log files, while
+        they are the only taker of lines (see spawn.PipeReader)."""
+        hub, logs = self._hub, self.logs
+
+        def lend(ts: float, partial: bytes, lines: memoryview) -> bool:
+            return hub.takes_lines_alone(logs) and logs.write_lent(pm_id, stream, partial, lines)
+
+        return lend
 
     def event_batches(self, window: float) -> AsyncIterator[list[Event]]:
         """`events`, gathered into lists of what arrives within WINDOW seconds (for RPC)."""
@@ -423,8 +436,10 @@ class Supervisor:
         return self._sampler.history(pm_id)
 
     def attend(self) -> None:
-        """Someone reads the figures (a metrics scrape): sample every app at 1 Hz a while."""
+        """Someone reads the figures (a metrics scrape): sample every app at 1 Hz a while,
+        and count log lines from now on."""
         self._sampler.attend()
+        self.logs.counting = True
 
     async def host(self) -> HostSample | None:
         """The machine's CPU, memory and load figures (None before the first tick);
@@ -460,9 +475,11 @@ class Supervisor:
     _each = staticmethod(each)
 
     def stats(self) -> dict[str, int]:
-        """Counters for `corral metrics`: subscribers now, log lines written and missed."""
+        """Counters for `corral metrics`: subscribers now, log bytes and lines written,
+        lines missed."""
         return {
             "subscribers": self._hub.subscribers,
+            "log_bytes_written": self.logs.bytes_written,
             "log_lines_written": self.logs.lines_written,
             "log_lines_dropped": self._hub.lines_dropped,
         }

@@ -50,7 +50,7 @@ async def attach(
             notice = outcome.line()
             log(notice)
     keeper = Keeper(sup, root, autosave=config.autosave, report=log)
-    sup.add_sink(keeper)
+    sup.add_sink(keeper, lines=False)
     keeper.write_state()
     if outcome is not None and outcome.failed:
         # Saving without them would drop apps the user never deleted: keep the old dump.

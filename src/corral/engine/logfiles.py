@@ -318,18 +318,27 @@ class LogFiles:
         elif isinstance(event, Removed):
             self._unroute(event.id)
 
-    def write_lent(self, pm_id: int, stream: str, partial: bytes, lines: memoryview) -> bool:
-        """Write PARTIAL and LINES (whole lines, newline included) as they are, when
-        process PM_ID's files take its lines plain and no count is kept; False (nothing
-        written) otherwise. LINES is lent: a view of a read buffer, not kept."""
+    def lender(self, pm_id: int, stream: str, alone: Callable[[], bool]) -> FileLender:
+        """What process PM_ID's STREAM reader lends lines to while ALONE() says these files
+        are the only taker of lines (see spawn.PipeReader)."""
+        return FileLender(self, pm_id, stream, alone)
+
+    def plain(self, pm_id: int) -> bool:
+        """Whether process PM_ID's lines go to its files exactly as written (no stamp, no
+        JSON) and uncounted, so they may be written straight from a read buffer."""
         route = self._routes.get(pm_id)
-        if route is None or route.json or route.stamp is not None or self.counting:
-            return False
+        return route is not None and route.stamp is None and not route.json and not self.counting
+
+    def write_lent(self, pm_id: int, stream: str, partial: bytes, lines: memoryview) -> None:
+        """Write PARTIAL and LINES (whole lines, newline included) as they are (see
+        `plain`). LINES is lent: a view of a read buffer, of which nothing is kept."""
+        route = self._routes.get(pm_id)
+        if route is None:
+            return
         if partial:
             self._put(route, stream, partial, lines)
         else:
             self._put(route, stream, lines)
-        return True
 
     def paths(self, pm_id: int) -> LogPaths | None:
         """Where process PM_ID's lines go (None if unknown)."""
@@ -421,6 +430,22 @@ class LogFiles:
             log = self._files[path] = LogFile(path, rotation, self._warn, app, private)
         log.refs += 1
         return log
+
+
+class FileLender:
+    """One process stream's lender (spawn.Lender): its lines go to its files as they lie
+    in the read buffer while the files are alone with them and take them plain."""
+
+    __slots__ = ("_alone", "_files", "_id", "_stream")
+
+    def __init__(self, files: LogFiles, pm_id: int, stream: str, alone: Callable[[], bool]):
+        self._files, self._id, self._stream, self._alone = files, pm_id, stream, alone
+
+    def willing(self) -> bool:
+        return self._alone() and self._files.plain(self._id)
+
+    def lend(self, partial: bytes, lines: memoryview) -> None:
+        self._files.write_lent(self._id, self._stream, partial, lines)
 
 
 def _iso(ts: float) -> str:

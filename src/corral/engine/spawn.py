@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
 from corral.config.spec import AppSpec
 from corral.engine import shim
@@ -165,10 +165,21 @@ def spawn(
 
 LineSink = Callable[[float, bytes], None]
 """Receives the time the bytes were read and the block of lines they completed."""
-Lender = Callable[[float, bytes, memoryview], bool]
-"""Offered (time read, the partial line held, whole lines just read, newline included)
-before a block is made: True when it wrote them as they are, and took them. It is lent
-a view of a buffer that the next read overwrites, so it must keep nothing of it."""
+
+
+class Lender(Protocol):
+    """Takes whole lines as they lie in the read buffer, instead of a block of them."""
+
+    def willing(self) -> bool:
+        """Whether the next read's lines may be lent (asked before it: it sizes the read)."""
+        ...
+
+    def lend(self, partial: bytes, lines: memoryview) -> None:
+        """Write PARTIAL (the line held from earlier reads) and LINES (whole lines, the
+        last newline included) as they are. LINES is a view of a buffer the next read
+        overwrites: nothing of it may be kept."""
+        ...
+
 
 _buffers = threading.local()
 
@@ -237,8 +248,9 @@ class PipeReader:
         buffer = _read_buffer()
         view = memoryview(buffer)
         lender, splitter = self._lender, self._splitter
+        lending = lender is not None and lender.willing()
         try:
-            size = os.readv(self._fd, (view if lender else view[:READ_CHUNK],))
+            size = os.readv(self._fd, (view if lending else view[:READ_CHUNK],))
         except BlockingIOError:
             return
         except OSError:
@@ -246,8 +258,9 @@ class PipeReader:
         if not size:
             self.close()
             return
-        end = splitter.plain_end(buffer, size) if lender else 0
-        if end and lender is not None and lender(time.time(), splitter.partial, view[:end]):
+        end = splitter.plain_end(buffer, size) if lending else 0
+        if end and lender is not None:
+            lender.lend(splitter.partial, view[:end])
             splitter.hold(buffer, end, size)
         else:
             for start in range(0, size, READ_CHUNK):  # blocks stay heap-sized

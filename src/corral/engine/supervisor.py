@@ -155,11 +155,7 @@ class Supervisor:
         """What process PM_ID's STREAM reader lends plain lines to: its log files, while
         they are the only taker of lines (see spawn.PipeReader)."""
         hub, logs = self._hub, self.logs
-
-        def lend(ts: float, partial: bytes, lines: memoryview) -> bool:
-            return hub.takes_lines_alone(logs) and logs.write_lent(pm_id, stream, partial, lines)
-
-        return lend
+        return logs.lender(pm_id, stream, lambda: hub.takes_lines_alone(logs))
 
     def event_batches(self, window: float) -> AsyncIterator[list[Event]]:
         """`events`, gathered into lists of what arrives within WINDOW seconds (for RPC)."""

@@ -31,8 +31,6 @@ TOKEN_VAR = "CORRAL_RUN"
 
 Identity = tuple[int, int]
 """(pid, start time in clock ticks after boot): unique even when pids are recycled."""
-CONFIRM_S = 0.005
-"""Pause before the second look that confirms an empty tree (see `terminate`)."""
 
 
 def _stat(pid: int) -> list[bytes] | None:
@@ -276,13 +274,6 @@ async def terminate(
     while True:
         # Re-read the tree each round: it may have forked since the signal went out.
         left = look()
-        if not left:
-            # An empty tree is believed when a second look agrees: while the tree dies,
-            # a process being re-parented to us can be missing from the kernel's
-            # children lists for an instant (a setsid grandchild that ignores signals
-            # outlived a stop that way, once, beside two other test runs).
-            await asyncio.sleep(CONFIRM_S)
-            left = look()
         new = [p for p in left if p.pid not in {k.pid for k in known}]
         send(new, sig)
         known.extend(new)

@@ -318,11 +318,6 @@ class LogFiles:
         elif isinstance(event, Removed):
             self._unroute(event.id)
 
-    def lender(self, pm_id: int, stream: str, alone: Callable[[], bool]) -> FileLender:
-        """What process PM_ID's STREAM reader lends lines to while ALONE() says these files
-        are the only taker of lines (see spawn.PipeReader)."""
-        return FileLender(self, pm_id, stream, alone)
-
     def plain(self, pm_id: int) -> bool:
         """Whether process PM_ID's lines go to its files exactly as written (no stamp, no
         JSON) and uncounted, so they may be written straight from a read buffer."""
@@ -333,12 +328,8 @@ class LogFiles:
         """Write PARTIAL and LINES (whole lines, newline included) as they are (see
         `plain`). LINES is lent: a view of a read buffer, of which nothing is kept."""
         route = self._routes.get(pm_id)
-        if route is None:
-            return
-        if partial:
-            self._put(route, stream, partial, lines)
-        else:
-            self._put(route, stream, lines)
+        if route is not None:
+            self._put(route, stream, partial, lines)  # an empty PARTIAL adds nothing to writev
 
     def paths(self, pm_id: int) -> LogPaths | None:
         """Where process PM_ID's lines go (None if unknown)."""

@@ -267,7 +267,7 @@ class PipeReader:
                 block = splitter.feed(buffer, start, min(size, start + READ_CHUNK))
                 if block is not None:
                     self._sink(time.time(), block)
-        if self._splitter.pending:
+        if splitter.pending:
             self._last_read = self._loop.time()
             if self._idle is None:
                 self._idle = self._loop.call_at(self._last_read + IDLE_FLUSH_S, self._flush)

@@ -27,7 +27,7 @@ from corral.engine.events import (
 )
 from corral.engine.gate import DepsMode
 from corral.engine.hub import Hub, Sink
-from corral.engine.logfiles import LogFiles, Rotation
+from corral.engine.logfiles import FileLender, LogFiles, Rotation
 from corral.engine.metrics import Sampler, Target
 from corral.engine.ordering import StartOrder
 from corral.engine.process import ManagedProcess
@@ -155,7 +155,7 @@ class Supervisor:
         """What process PM_ID's STREAM reader lends plain lines to: its log files, while
         they are the only taker of lines (see spawn.PipeReader)."""
         hub, logs = self._hub, self.logs
-        return logs.lender(pm_id, stream, lambda: hub.takes_lines_alone(logs))
+        return FileLender(logs, pm_id, stream, lambda: hub.takes_lines_alone(logs))
 
     def event_batches(self, window: float) -> AsyncIterator[list[Event]]:
         """`events`, gathered into lists of what arrives within WINDOW seconds (for RPC)."""
